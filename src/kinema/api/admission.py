@@ -1,0 +1,131 @@
+"""Admitting a submission, the same for both dialects: validate, fetch inputs, store the task.
+
+The data's road (ARCHITECTURE.md): request → ``GenerationRequest`` → task row. Inputs are fetched
+and checked here, at submit time, so a bad image is a 400 to the caller rather than a failed task
+later, and ``adaptive`` is resolved to a concrete ratio before the task is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+
+from kinema.api.deps import Services
+from kinema.artifacts.base import input_key
+from kinema.domain.catalog import closest_ratio
+from kinema.domain.errors import InvalidParameter
+from kinema.domain.request import GenerationRequest, MediaInput, Submission, parse_request
+from kinema.media.image import decode_image, encode_png
+from kinema.safety.fetch import FetchError, FetchLimits, fetch_media
+from kinema.store.base import Account, NewTask, Task
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+MAX_IDEMPOTENCY_KEY = 200
+_SYNC_POLL_SECONDS = 0.1
+
+
+def new_task_id() -> str:
+    """``cgt-<UTC yyyymmddHHMMSS>-<5 random chars>``, the shape Seedance ids have."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(5))
+    return f"cgt-{stamp}-{suffix}"
+
+
+async def admit(
+    services: Services,
+    account: Account,
+    submission: Submission,
+    idempotency_key: str | None,
+) -> Task:
+    """Validate and store a submission; returns the (new or, for a repeated key, earlier) task."""
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidParameter(
+            "Idempotency-Key", f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"
+        )
+    request = parse_request(services.catalog, submission)
+    store = services.store
+    if idempotency_key:
+        earlier = await run_in_threadpool(
+            store.find_by_idempotency_key, account.id, idempotency_key
+        )
+        if earlier is not None:
+            return earlier
+    task_id = new_task_id()
+    request = await _fetch_inputs(services, task_id, request)
+    model = services.catalog.get(request.model)
+    new = NewTask(
+        id=task_id,
+        account_id=account.id,
+        request=request,
+        engine=model.engine,
+        max_attempts=services.settings.max_attempts,
+        idempotency_key=idempotency_key or None,
+    )
+    task, _created = await run_in_threadpool(
+        store.create_task, new, services.settings.max_queued_per_account
+    )
+    return task
+
+
+async def _fetch_inputs(
+    services: Services, task_id: str, request: GenerationRequest
+) -> GenerationRequest:
+    if not request.media:
+        return request
+    settings = services.settings
+    limits = FetchLimits(
+        max_bytes=settings.max_input_bytes,
+        timeout_seconds=settings.fetch_timeout_seconds,
+        allow_private=settings.allow_private_urls,
+    )
+    results = await asyncio.gather(
+        *(_fetch_one(services, task_id, index, item, limits)
+          for index, item in enumerate(request.media))
+    )  # fmt: skip
+    media = tuple(item for item, _ in results)
+    request = request.with_media(media)
+    if request.adaptive:
+        shape = next(size for _item, size in results if size is not None)
+        request = request.with_ratio(closest_ratio(*shape), services.catalog)
+    return request
+
+
+async def _fetch_one(
+    services: Services, task_id: str, index: int, item: MediaInput, limits: FetchLimits
+) -> tuple[MediaInput, tuple[int, int] | None]:
+    """Fetch, check and store one input; returns it with its key, and an image's (w, h)."""
+    try:
+        fetched = await fetch_media(item.url, limits)
+    except FetchError as exc:
+        raise InvalidParameter(item.param, f"{item.param}: {exc}") from None
+    if item.kind != "image":
+        key = input_key(task_id, f"{index}-{item.role}.bin")
+        await run_in_threadpool(services.artifacts.put_bytes, key, fetched.data)
+        return replace(item, key=key), None
+    try:
+        image = await run_in_threadpool(decode_image, fetched.data)
+    except ValueError as exc:
+        raise InvalidParameter(item.param, f"{item.param}: {exc}") from None
+    key = input_key(task_id, f"{index}-{item.role}.png")
+    png = await run_in_threadpool(encode_png, image)
+    await run_in_threadpool(services.artifacts.put_bytes, key, png)
+    height, width = image.shape[:2]
+    return replace(item, key=key), (width, height)
+
+
+async def wait_until_terminal(services: Services, task: Task) -> Task:
+    """Hold a sync-mode submit open until the task ends or the server's limit passes."""
+    deadline = time.monotonic() + services.settings.sync_mode_timeout_seconds
+    while not task.status.terminal and time.monotonic() < deadline:
+        await asyncio.sleep(_SYNC_POLL_SECONDS)
+        latest = await run_in_threadpool(services.store.get_task, task.id)
+        if latest is None:
+            break
+        task = latest
+    return task

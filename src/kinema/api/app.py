@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the HTTP API, built from one Settings object (no import-time state)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kinema import __version__
+from kinema.api.deps import Services
+from kinema.api.errors import install_error_handlers
+from kinema.api.routes import ark, files, gptproto, health
+from kinema.artifacts.local import LocalArtifacts
+from kinema.artifacts.signing import UrlSigner
+from kinema.config import Settings
+from kinema.domain.catalog import Catalog
+from kinema.store.sql import SqlStore
+
+URL_SIGNING_SECRET = "url_signing_secret"
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the store (migrating it) and everything else a request needs."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(settings.database_url)
+    secret = store.get_or_create_meta(URL_SIGNING_SECRET, secrets.token_urlsafe(48))
+    return Services(
+        settings=settings,
+        store=store,
+        catalog=Catalog(),
+        artifacts=LocalArtifacts(settings.artifacts_dir),
+        signer=UrlSigner(secret),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The Kinema API. ``services`` may be given by tests that share a store with workers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if services is None:
+            app.state.services.store.close()
+
+    app = FastAPI(
+        title="Kinema",
+        version=__version__,
+        description=(
+            "Self-hosted Seedance-compatible video generation (GPTProto and Ark formats). "
+            "The default preview engine is procedural, not a neural network."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.services = services or build_services(settings)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    # Ark's fixed paths first: /api/v3/contents/generations/tasks would otherwise match
+    # GPTProto's /api/v3/{vendor}/{model}/{mode}.
+    app.include_router(ark.router)
+    app.include_router(gptproto.router)
+    app.include_router(files.router)
+    return app

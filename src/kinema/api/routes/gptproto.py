@@ -1,0 +1,66 @@
+"""The GPTProto format (API.md §2): submit per vendor/model/mode, and the predictions result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from kinema.api.admission import admit, wait_until_terminal
+from kinema.api.body import json_object
+from kinema.api.deps import AccountDep, ServicesDep, links_for
+from kinema.api.submission import GPTPROTO_MODES, gptproto_submission
+from kinema.api.views import gptproto_data, gptproto_envelope
+from kinema.domain.errors import InvalidParameter, NotFound, TaskNotFound
+from kinema.domain.task import TaskStatus
+from kinema.store.base import Task
+
+router = APIRouter(tags=["gptproto"])
+
+VENDORS = ("bytedance", "doubao")
+
+
+async def _view(request: Request, services: ServicesDep, task: Task) -> dict[str, object]:
+    position = None
+    if task.status is TaskStatus.QUEUED:
+        position = await run_in_threadpool(services.store.queue_position, task)
+    data = gptproto_data(task, links_for(request, services), services.settings, position)
+    return gptproto_envelope(data)
+
+
+@router.post("/api/v3/{vendor}/{model}/{mode}")
+async def submit(
+    vendor: str,
+    model: str,
+    mode: str,
+    request: Request,
+    services: ServicesDep,
+    account: AccountDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> dict[str, object]:
+    """Submit a generation (text-to-video, image-to-video or reference-to-video)."""
+    if vendor.lower() not in VENDORS:
+        raise NotFound(f"unknown vendor {vendor!r}; use one of: {', '.join(VENDORS)}")
+    if mode not in GPTPROTO_MODES:
+        raise NotFound(f"unknown mode {mode!r}; use one of: {', '.join(GPTPROTO_MODES)}")
+    body = await json_object(request, services.settings.max_body_bytes)
+    sync = body.get("enable_sync_mode")
+    if sync is not None and not isinstance(sync, bool):
+        raise InvalidParameter("enable_sync_mode", "enable_sync_mode must be a boolean")
+    task = await admit(services, account, gptproto_submission(body, model, mode),
+                       idempotency_key)  # fmt: skip
+    if sync:
+        task = await wait_until_terminal(services, task)
+    return await _view(request, services, task)
+
+
+@router.get("/api/v3/predictions/{task_id}/result")
+async def result(
+    task_id: str, request: Request, services: ServicesDep, account: AccountDep
+) -> dict[str, object]:
+    """A task's current state, in the GPTProto envelope."""
+    task = await run_in_threadpool(services.store.get_task, task_id, account.id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return await _view(request, services, task)

@@ -1,0 +1,71 @@
+"""The one Settings object: built once (from ``KINEMA_*`` variables and CLI flags) and injected.
+
+No module reads the environment on import; ``Settings()`` is constructed by the CLI or by tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Kinema has. Env: ``KINEMA_<NAME>`` (e.g. ``KINEMA_DATA_DIR``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KINEMA_", extra="forbid")
+
+    data_dir: Path = Path("kinema-data")
+    """SQLite database (embedded default) and local output files."""
+    db: str | None = None
+    """Database URL; default ``sqlite:///<data_dir>/kinema.db``. ``postgresql://...`` for a fleet."""
+    public_url: str | None = None
+    """Base URL used in links given to clients; default: the URL the request came in on."""
+
+    workers: int = Field(1, ge=0, le=64)
+    """Worker processes ``kinema serve`` supervises; 0 accepts and queues but runs nothing."""
+    lease_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(5.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    idle_poll_seconds: float = Field(0.05, gt=0)
+    """How often an idle worker looks for work."""
+
+    output_ttl_seconds: int = Field(86_400, ge=60)
+    """How long output files (and their signed URLs) live."""
+    record_ttl_seconds: int = Field(604_800, ge=60)
+    """How long task records live."""
+    sync_mode_timeout_seconds: float = Field(300.0, gt=0)
+    """The longest ``enable_sync_mode`` holds a submit call open."""
+    max_queued_per_account: int = Field(120, ge=1)
+
+    gptproto_status_words: Literal["seedance", "wavespeed"] = "seedance"
+    """Status words on the GPTProto result route (API.md §2.2)."""
+
+    encoder_preset: str = "ultrafast"
+    """x264 preset for output videos."""
+    encoder_crf: int = Field(23, ge=0, le=51)
+
+    allow_private_urls: bool = False
+    """Allow input URLs that resolve to loopback/private addresses (own network, tests)."""
+    max_input_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    fetch_timeout_seconds: float = Field(15.0, gt=0)
+    max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> Settings:
+        # A heartbeat slower than the lease would let a healthy worker lose its task.
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("heartbeat_seconds must be shorter than lease_seconds")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        if self.db:
+            return self.db
+        return f"sqlite:///{(self.data_dir / 'kinema.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,93 @@
+"""The engine protocol: what every video engine (preview, diffusers, upstream) implements.
+
+An engine turns a fully resolved :class:`RenderSpec` into a :class:`Clip`: a lazy stream of RGB
+frames plus optional PCM audio. Engines never encode, store files or touch the database; the
+engine child process (``kinema.worker.child``) feeds the frames to ``kinema.media`` while they
+are rendered, so a clip is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Frame = npt.NDArray[np.uint8]
+"""One video frame: shape (height, width, 3), RGB, uint8, C-contiguous."""
+
+Audio = npt.NDArray[np.float32]
+"""PCM audio: shape (samples, 2), float32 in [-1, 1], at ``AUDIO_SAMPLE_RATE``."""
+
+AUDIO_SAMPLE_RATE = 48_000
+
+ProgressCallback = Callable[[float], None]
+"""Called with a fraction in [0, 1] as rendering advances."""
+
+CancelCheck = Callable[[], bool]
+"""Returns True once the task has been cancelled; engines check it between frames or steps."""
+
+
+class RenderCancelled(Exception):
+    """Raised by an engine that noticed the cancel check and stopped early."""
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything an engine needs, already validated and resolved against the catalog."""
+
+    model: str
+    prompt: str
+    width: int
+    height: int
+    frame_count: int
+    fps: int
+    seed: int
+    camera_fixed: bool = False
+    generate_audio: bool = False
+    draft: bool = False
+    watermark: bool = False
+    first_frame: Frame | None = None
+    """Already centre-cropped and resized to exactly width × height."""
+    last_frame: Frame | None = None
+    """Already centre-cropped and resized to exactly width × height."""
+    reference_images: tuple[Frame, ...] = field(default_factory=tuple)
+    """Reference images at their own sizes."""
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frame_count / self.fps
+
+    @property
+    def audio_samples(self) -> int:
+        """The exact number of audio samples that match the video's length."""
+        return round(self.frame_count * AUDIO_SAMPLE_RATE / self.fps)
+
+
+@dataclass
+class Clip:
+    """An engine's output: frames yielded lazily, audio (if any) whole (it is small)."""
+
+    frames: Iterator[Frame]
+    """Exactly ``spec.frame_count`` frames."""
+    audio: Audio | None = None
+    """Exactly ``spec.audio_samples`` samples, or None when no audio was asked for."""
+
+
+class Engine(Protocol):
+    """A video engine. Instances are created once per engine child and reused across tasks."""
+
+    name: str
+    """Short engine name reported on tasks, e.g. ``"preview"``."""
+
+    def render(
+        self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck
+    ) -> Clip:
+        """Start rendering ``spec``; the returned clip's frames are produced as they are read.
+
+        Implementations call ``progress`` as they go and raise :class:`RenderCancelled` when
+        ``cancelled()`` turns true (checked at least once per frame or denoising step).
+        """
+        ...

@@ -1,0 +1,201 @@
+"""The moving elements of a scene: clouds, birds, cars, fireflies, flames, as swarms of soft shapes.
+
+Each element is an axis-aligned Gaussian ellipse, so a whole swarm renders as one small matrix
+product per frame: (intensity × colour × row profile)ᵀ @ column profile. Profiles are cut to zero
+beyond ~3.3 sigma, so pixels far from every element receive exactly nothing: with a fixed camera
+the background there stays bit-for-bit still.
+
+Positions are pure functions of time (no state carried between frames), so any frame can be
+rendered on its own and two renders of the same request agree exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kinema.engines.preview.backdrop import FloatImage
+from kinema.engines.preview.scene import RGB, Scene, Setting
+
+Array = np.ndarray[Any, np.dtype[np.float32]]
+
+_CUTOFF = 0.004
+"""Profile values below this become exactly zero (about 3.3 sigma)."""
+
+
+@dataclass(frozen=True)
+class Swarm:
+    """A recipe for a set of similar moving shapes. Lengths are in view heights, times in s."""
+
+    count: int
+    colours: tuple[RGB, ...]
+    size: tuple[float, float]
+    """Range of the vertical radius (sigma)."""
+    alpha: tuple[float, float]
+    velocity: tuple[float, float]
+    """Mean velocity (x right, y down), view heights per second."""
+    region: tuple[float, float, float, float]
+    """x0, x1, y0, y1 as fractions of the world canvas: elements wrap around inside it."""
+    additive: bool = True
+    """Lights add; solid things (clouds, birds, leaves) are painted over what is behind."""
+    stretch: float = 1.0
+    """Horizontal radius / vertical radius."""
+    spread: float = 0.3
+    wobble: float = 0.0
+    twinkle: float = 0.0
+    """Brightness flicker frequency in Hz (0 = steady)."""
+    fade: bool = False
+    """Fade in and out along the travel, for things that rise and die (flames)."""
+
+
+@dataclass(frozen=True)
+class Particles:
+    """A spawned swarm, in world pixels."""
+
+    x: Array
+    y: Array
+    vx: Array
+    vy: Array
+    radius: Array
+    stretch: float
+    alpha: Array
+    colour: Array
+    """(count, 3)."""
+    phase: Array
+    wobble: float
+    wobble_hz: Array
+    twinkle_hz: Array
+    region: tuple[float, float, float, float]
+    additive: bool
+    fade: bool
+
+
+def swarms_for(scene: Scene) -> list[Swarm]:
+    """The moving elements of the scene's setting, coloured by its palette."""
+    a = scene.accents
+    sky_band = (0.0, 1.0, 0.0, scene.horizon * 0.8)
+    return {
+        Setting.SKY: [
+            Swarm(7, (a[0],), (0.04, 0.08), (0.5, 0.8), (0.02, 0.0), sky_band, False, 2.6),
+            Swarm(5, (a[1],), (0.006, 0.01), (0.8, 1.0), (0.12, -0.01), sky_band, False, 2.0,
+                  wobble=0.01),
+        ],
+        Setting.SEA: [
+            Swarm(40, (a[0], a[1]), (0.004, 0.008), (0.3, 0.7), (0.015, 0.0),
+                  (0.0, 1.0, scene.horizon + 0.02, 1.0), stretch=5.0, twinkle=0.7),
+            Swarm(1, (a[2],), (0.015, 0.02), (0.9, 1.0), (0.02, 0.0),
+                  (0.0, 1.0, scene.horizon - 0.02, scene.horizon + 0.01), False, 0.7),
+        ],
+        Setting.CITY: [
+            Swarm(14, (a[1], (1.0, 0.95, 0.85)), (0.006, 0.009), (0.6, 1.0), (0.18, 0.0),
+                  (0.0, 1.0, scene.horizon + 0.03, scene.horizon + 0.1), stretch=2.5,
+                  spread=0.6),
+            Swarm(20, (a[0], a[2], a[3]), (0.004, 0.008), (0.2, 0.6), (0.0, 0.0),
+                  (0.0, 1.0, scene.horizon - 0.4, scene.horizon), twinkle=0.8),
+        ],
+        Setting.SPACE: [
+            Swarm(40, (a[2],), (0.003, 0.006), (0.4, 0.9), (0.0, 0.0), (0, 1, 0, 1), twinkle=1.2),
+            Swarm(1, (a[2], a[1]), (0.008, 0.012), (0.9, 1.0), (0.12, 0.05), (0, 1, 0, 1),
+                  stretch=3.0),
+        ],
+        Setting.FOREST: [
+            Swarm(24, (a[0],), (0.005, 0.01), (0.4, 0.9), (0.0, -0.005),
+                  (0.0, 1.0, scene.horizon - 0.3, scene.horizon + 0.2), wobble=0.04, twinkle=0.9),
+            Swarm(10, (a[1],), (0.005, 0.008), (0.7, 0.9), (0.02, 0.06), (0, 1, 0, 1), False,
+                  1.5, wobble=0.03),
+        ],
+        Setting.FIRE: [
+            Swarm(26, (a[0], a[1], a[2]), (0.03, 0.06), (0.35, 0.6), (0.0, -0.18),
+                  (0.4, 0.6, scene.horizon - 0.35, scene.horizon), stretch=0.6, wobble=0.015,
+                  twinkle=3.0, fade=True),
+            Swarm(18, (a[1],), (0.003, 0.005), (0.6, 1.0), (0.0, -0.12),
+                  (0.3, 0.7, 0.0, scene.horizon), wobble=0.03, fade=True),
+        ],
+        Setting.ABSTRACT: [
+            Swarm(8, a, (0.06, 0.12), (0.2, 0.4), (0.0, 0.0), (0, 1, 0, 1), wobble=0.12),
+            Swarm(30, a, (0.004, 0.008), (0.5, 0.9), (0.03, -0.02), (0, 1, 0, 1), twinkle=1.5),
+        ],
+    }[scene.setting]  # fmt: skip
+
+
+def overlay_swarms(scene: Scene) -> list[Swarm]:
+    """Light-only elements to float over a user's image: the setting's lights, or dust motes."""
+    lights = [s for s in swarms_for(scene) if s.additive and s.count > 1]
+    if lights:
+        return lights
+    return [Swarm(30, scene.accents[:1] or ((1.0, 1.0, 1.0),), (0.004, 0.008), (0.3, 0.6),
+                  (0.01, -0.01), (0, 1, 0, 1), wobble=0.02, twinkle=0.5)]  # fmt: skip
+
+
+def spawn(swarm: Swarm, rng: np.random.Generator, world_w: int, world_h: int, unit: float
+          ) -> Particles:  # fmt: skip
+    """Scatter a swarm's elements; ``unit`` is one view height in world pixels."""
+    n = swarm.count
+    x0, x1, y0, y1 = swarm.region
+    region = (x0 * world_w, x1 * world_w, y0 * world_h, y1 * world_h)
+
+    def uniform(low: float, high: float) -> Array:
+        return rng.uniform(low, high, n).astype(np.float32)
+
+    spread = 1 + swarm.spread * rng.uniform(-1, 1, n).astype(np.float32)
+    return Particles(
+        x=uniform(region[0], region[1]),
+        y=uniform(region[2], region[3]),
+        vx=swarm.velocity[0] * unit * spread * np.where(rng.random(n) < 0.5, 1, -1).astype(
+            np.float32) if swarm.spread > 0.5 else swarm.velocity[0] * unit * spread,
+        vy=swarm.velocity[1] * unit * spread,
+        radius=uniform(*swarm.size) * unit,
+        stretch=swarm.stretch,
+        alpha=uniform(*swarm.alpha),
+        colour=np.array(swarm.colours, dtype=np.float32)[rng.integers(0, len(swarm.colours), n)],
+        phase=uniform(0, 2 * np.pi),
+        wobble=swarm.wobble * unit,
+        wobble_hz=uniform(0.1, 0.4),
+        twinkle_hz=uniform(0.5, 1.5) * swarm.twinkle,
+        region=region,
+        additive=swarm.additive,
+        fade=swarm.fade,
+    )  # fmt: skip
+
+
+def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
+    """World positions and intensities of the elements at time ``seconds``."""
+    x0, x1, y0, y1 = p.region
+    width, height = max(x1 - x0, 1e-3), max(y1 - y0, 1e-3)
+    wob = p.wobble * np.sin(2 * np.pi * p.wobble_hz * seconds + p.phase)
+    x = x0 + np.mod(p.x + p.vx * seconds + wob - x0, width)
+    y = y0 + np.mod(p.y + p.vy * seconds + 0.5 * wob - y0, height)
+    intensity = p.alpha * (0.65 + 0.35 * np.sin(2 * np.pi * p.twinkle_hz * seconds + p.phase))
+    if p.fade:
+        # Rising things are born at the bottom of their region and die at the top.
+        intensity = intensity * np.sin(np.pi * np.clip((y - y0) / height, 0.0, 1.0))
+    return x.astype(np.float32), y.astype(np.float32), intensity.astype(np.float32)
+
+
+def splat(frame: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
+          ) -> None:  # fmt: skip
+    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into ``frame``."""
+    h, w = frame.shape[:2]
+    ry = np.maximum(p.radius * scale, 0.35)[:, None]
+    rx = np.maximum(p.radius * p.stretch * scale, 0.35)[:, None]
+    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx)  # (n, w)
+    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry)  # (n, h)
+    weighted = gy * level[:, None]  # (n, h)
+    colour_rows = (weighted.T[None, :, :] * p.colour.T[:, None, :]).reshape(3 * h, -1)
+    light = (colour_rows @ gx).reshape(3, h, w).transpose(1, 2, 0)
+    if p.additive:
+        frame += light
+        return
+    # Premultiplied "over": cover = Σ alpha; overlapping shapes saturate at full cover.
+    cover = weighted.T @ gx
+    np.clip(cover, 0.0, 1.0, out=cover)
+    frame *= (1.0 - cover)[:, :, None]
+    frame += light / np.maximum(weighted.T @ gx, 1.0)[:, :, None]
+
+
+def _profile(grid: Array, centre: Array, sigma: Array) -> Array:
+    values = np.exp(-0.5 * ((grid - centre) / sigma) ** 2).astype(np.float32)
+    values[values < _CUTOFF] = 0.0
+    return values

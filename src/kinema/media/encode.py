@@ -1,0 +1,379 @@
+"""Encoding a rendered clip into the MP4 the API promises.
+
+Every output is H.264 (libx264) in MP4, yuv420p, moov atom first (``+faststart``), exactly the
+asked size and frame count at a constant frame rate, with an AAC 48 kHz stereo track when the
+engine produced audio. Frames are consumed lazily: the caller's thread pulls them from the
+engine (rendering) while a second thread runs the encoder (PyAV releases the GIL), joined by a
+small bounded queue, so memory stays flat however long the clip is.
+
+The file is written under a hidden temporary name beside ``path`` and renamed into place only
+once complete: a reader never sees a half-written video, and a failed render leaves nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.video.reformatter as avr
+import cv2
+import numpy as np
+
+from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio, Frame
+from kinema.media.image import encode_png
+
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+AUDIO_BIT_RATE = 128_000
+AAC_FRAME_SAMPLES = 1024
+"""Samples per AAC frame; audio is handed to the encoder in chunks of this size."""
+
+_QUEUE_DEPTH = 4
+"""Frames waiting for the encoder: enough to smooth out jitter, small enough to keep memory flat."""
+_SEAM_FADE_SAMPLES = 256
+"""Fade applied where audio had to be trimmed or padded, so the seam does not click."""
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """What :func:`encode_mp4` wrote."""
+
+    frame_count: int
+    last_frame: Frame
+    """A copy of the final frame, for ``return_last_frame``."""
+    bytes: int
+    """Size of the finished file."""
+
+
+def check_codecs() -> None:
+    """Raise RuntimeError naming the encoders this PyAV build lacks (libx264 and aac are needed).
+
+    Call it at start-up: the PyPI ``av`` wheels bundle both, but a PyAV built against a system
+    FFmpeg may not, and finding out at the first task is too late.
+    """
+    missing = []
+    for name in ("libx264", "aac"):
+        try:
+            av.codec.Codec(name, "w")
+        except Exception:
+            missing.append(name)
+    if missing:
+        raise RuntimeError(
+            f"PyAV {av.__version__} has no {' or '.join(missing)} encoder; "
+            "install the PyPI wheel (pip install 'av>=13'), which bundles both"
+        )
+
+
+def write_png(path: Path, frame: Frame) -> None:
+    """Write ``frame`` as a PNG file (the ``return_last_frame`` image), atomically."""
+    data = encode_png(frame)
+    tmp = _temporary_path(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def encode_mp4(
+    path: Path,
+    frames: Iterable[Frame],
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    frame_count: int,
+    audio: Audio | None = None,
+    preset: str = "ultrafast",
+    crf: int = 23,
+    threads: int = 2,
+) -> EncodeResult:
+    """Encode exactly ``frame_count`` RGB frames (and optional audio) into an MP4 at ``path``.
+
+    ``frames`` must yield uint8 arrays of shape (height, width, 3); the wrong count, shape or
+    dtype raises ValueError (and nothing is written). ``audio`` is (samples, 2) float32 PCM at
+    48 kHz; it is trimmed or zero-padded to exactly ``frame_count / fps`` seconds, since the video
+    is the authority on length. If ``frames`` raises (e.g. RenderCancelled), the encoder stops,
+    the partial file is removed and the same exception propagates.
+    """
+    _check_arguments(width, height, fps, frame_count, preset, crf, threads)
+    pcm = None if audio is None else _fit_audio(audio, round(frame_count * AUDIO_SAMPLE_RATE / fps))
+    tmp = _temporary_path(path)
+    try:
+        writer = _Mp4Writer(tmp, width, height, fps, frame_count, pcm, preset, crf, threads)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    iterator = iter(frames)
+    try:
+        writer.start()
+        last_frame = _feed(iterator, writer, width, height, frame_count)
+        writer.finish()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.abort()
+        tmp.unlink(missing_ok=True)
+        _close(iterator)
+        raise
+    return EncodeResult(frame_count=frame_count, last_frame=last_frame, bytes=path.stat().st_size)
+
+
+def _check_arguments(
+    width: int, height: int, fps: int, frame_count: int, preset: str, crf: int, threads: int
+) -> None:
+    # yuv420p halves both chroma dimensions, so x264 rejects odd sizes; say so up front.
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"video size must be positive and even, got {width}x{height}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if frame_count <= 0:
+        raise ValueError(f"frame_count must be positive, got {frame_count}")
+    if preset not in X264_PRESETS:
+        raise ValueError(f"unknown x264 preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
+    if not 0 <= crf <= 51:
+        raise ValueError(f"crf must be in 0..51, got {crf}")
+    if threads <= 0:
+        raise ValueError(f"threads must be positive, got {threads}")
+
+
+def _fit_audio(audio: Audio, samples: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Return planar (2, samples) float32 PCM, trimmed or padded to exactly ``samples``."""
+    if not isinstance(audio, np.ndarray) or audio.dtype != np.float32:
+        raise ValueError(f"audio must be a float32 array, got {_describe(audio)}")
+    if audio.ndim != 2 or audio.shape[1] != 2:
+        raise ValueError(f"audio must have shape (samples, 2), got {audio.shape}")
+    if not np.isfinite(audio).all():
+        raise ValueError("audio contains NaN or infinite samples")
+    planar = np.zeros((2, samples), dtype=np.float32)
+    kept = min(samples, audio.shape[0])
+    planar[:, :kept] = np.clip(audio[:kept].T, -1.0, 1.0)
+    if audio.shape[0] != samples and kept > 0:
+        fade = min(_SEAM_FADE_SAMPLES, kept)
+        planar[:, kept - fade : kept] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return planar
+
+
+def _feed(
+    iterator: Iterator[Frame], writer: _Mp4Writer, width: int, height: int, frame_count: int
+) -> Frame:
+    """Pull, check and convert every frame, handing I420 planes to the encoder thread."""
+    expected = (height, width, 3)
+    last_frame: Frame | None = None
+    for index in range(frame_count):
+        try:
+            frame = next(iterator)
+        except StopIteration:
+            raise ValueError(f"expected {frame_count} frames, got only {index}") from None
+        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape != expected:
+            raise ValueError(
+                f"frame {index}: expected a uint8 array of shape {expected}, got {_describe(frame)}"
+            )
+        # OpenCV's I420 conversion (BT.601, limited range: the stream is tagged to match) is
+        # several times faster than PyAV's RGB path, and it copies, so an engine may reuse its
+        # buffer once the frame has been handed over.
+        writer.put(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420))
+        if index == frame_count - 1:
+            last_frame = frame.copy()
+    if next(iterator, _END) is not _END:
+        raise ValueError(f"expected {frame_count} frames, got more")
+    assert last_frame is not None  # frame_count >= 1 was checked
+    return last_frame
+
+
+_END = object()
+
+
+class _Stop:
+    """Queue sentinel: no more frames."""
+
+
+class _Mp4Writer(threading.Thread):
+    """The encoder thread: owns the container from open to close."""
+
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: int,
+        frame_count: int,
+        pcm: np.ndarray[Any, np.dtype[np.float32]] | None,
+        preset: str,
+        crf: int,
+        threads: int,
+    ) -> None:
+        super().__init__(name="kinema-encode", daemon=True)
+        self._frame_count = frame_count
+        self._pcm = pcm
+        self._samples = 0 if pcm is None else pcm.shape[1]
+        self._audio_pos = 0
+        self._queue: queue.Queue[np.ndarray[Any, Any] | _Stop] = queue.Queue(_QUEUE_DEPTH)
+        self._aborted = threading.Event()
+        self._error: BaseException | None = None
+        # movie_timescale: the edit lists that trim AAC priming are written in the movie's time
+        # scale; FFmpeg's default (1000) rounds the audio track's length to whole milliseconds.
+        self._container: Any = av.open(
+            str(path),
+            "w",
+            format="mp4",
+            options={"movflags": "+faststart", "movie_timescale": str(AUDIO_SAMPLE_RATE)},
+        )
+        try:
+            self._video = self._add_video(width, height, fps, preset, crf, threads)
+            self._audio = None if pcm is None else self._add_audio()
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _add_video(
+        self, width: int, height: int, fps: int, preset: str, crf: int, threads: int
+    ) -> Any:
+        stream = self._container.add_stream("libx264", rate=fps)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)  # one tick per frame: constant frame rate, exact pts
+        stream.options = {"preset": preset, "crf": str(crf)}
+        stream.thread_type = "FRAME"
+        stream.thread_count = threads
+        # Tag what cv2's I420 conversion produces; untagged HD video is assumed BT.709.
+        context = stream.codec_context
+        context.colorspace = int(avr.Colorspace.SMPTE170M)
+        context.color_primaries = int(avr.ColorPrimaries.SMPTE170M)
+        context.color_trc = int(avr.ColorTrc.SMPTE170M)
+        context.color_range = int(avr.ColorRange.MPEG)
+        return stream
+
+    def _add_audio(self) -> Any:
+        stream = self._container.add_stream("aac", rate=AUDIO_SAMPLE_RATE)
+        stream.layout = "stereo"
+        stream.bit_rate = AUDIO_BIT_RATE
+        return stream
+
+    # -- called from the producer's thread ------------------------------------------------
+
+    def put(self, planes: np.ndarray[Any, Any]) -> None:
+        """Queue one I420 frame, waiting while the queue is full; raise if the encoder failed."""
+        while True:
+            self._raise_if_failed()
+            try:
+                self._queue.put(planes, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Flush the encoders, write the trailer and wait; raise the encoder's error if any."""
+        while self.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(_Stop(), timeout=0.05)
+                break
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Stop as soon as possible, discarding queued frames; never raises."""
+        self._aborted.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_Stop())  # wakes a thread waiting on an empty queue
+        if self.is_alive():
+            self.join()
+        elif self.ident is None:  # never started: the container is still ours to close
+            with contextlib.suppress(Exception):
+                self._container.close()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self.is_alive():
+            raise RuntimeError("the encoder thread stopped unexpectedly")
+
+    # -- the encoder thread ------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self._encode_all()
+        except BaseException as exc:  # handed to the producer, which re-raises it
+            self._error = exc
+        finally:
+            with contextlib.suppress(Exception):
+                self._container.close()
+
+    def _encode_all(self) -> None:
+        index = 0
+        while True:
+            item = self._queue.get()
+            if self._aborted.is_set():
+                return
+            if isinstance(item, _Stop):
+                break
+            frame = av.VideoFrame.from_ndarray(item, format="yuv420p")
+            frame.pts = index
+            self._mux(self._video.encode(frame))
+            index += 1
+            # Interleave audio with video as we go; writing it all at the end would leave
+            # the muxer buffering or the file badly interleaved for progressive playback.
+            self._encode_audio_until(index * self._samples // self._frame_count)
+        self._mux(self._video.encode(None))
+        if self._audio is not None:
+            self._encode_audio_until(self._samples, final=True)
+            self._mux(self._audio.encode(None))
+
+    def _encode_audio_until(self, target: int, *, final: bool = False) -> None:
+        if self._audio is None or self._pcm is None:
+            return
+        while self._audio_pos < target:
+            size = min(AAC_FRAME_SAMPLES, target - self._audio_pos)
+            if size < AAC_FRAME_SAMPLES and not final:
+                return  # wait for a whole AAC frame; only the very last one may be short
+            chunk = self._pcm[:, self._audio_pos : self._audio_pos + size]
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(chunk), format="fltp", layout="stereo"
+            )
+            frame.sample_rate = AUDIO_SAMPLE_RATE
+            frame.pts = self._audio_pos
+            self._mux(self._audio.encode(frame))
+            self._audio_pos += size
+
+    def _mux(self, packets: Any) -> None:
+        for packet in packets:
+            self._container.mux(packet)
+
+
+def _temporary_path(path: Path) -> Path:
+    """A hidden sibling of ``path``: same directory, so the final rename is atomic."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+
+
+def _close(iterator: Iterator[Frame]) -> None:
+    """Close a generator we stopped reading, so its own cleanup runs now."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            close()
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    return type(value).__name__

@@ -1,0 +1,222 @@
+"""The TaskStore contract: records, and what each operation guarantees.
+
+The tasks table is the queue (ARCHITECTURE.md decision 1). One implementation
+(``kinema.store.sql.SqlStore``) runs on SQLite and PostgreSQL; the contract tests in
+``tests/store`` run against both. Every method is one transaction: it either happens whole or not
+at all. Times are Unix seconds from the database clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kinema.domain.request import GenerationRequest
+from kinema.domain.task import TaskStatus
+
+
+@dataclass(frozen=True)
+class Account:
+    """A customer of the service; owns API keys and tasks."""
+
+    id: str
+    name: str
+    webhook_secret: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored API key: only its hash and a displayable prefix are kept."""
+
+    id: str
+    account_id: str
+    prefix: str
+    name: str | None
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class TaskOutputs:
+    """Artifact keys of a finished task's files."""
+
+    video_key: str
+    last_frame_key: str | None = None
+    video_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "video_key": self.video_key,
+            "last_frame_key": self.last_frame_key,
+            "video_bytes": self.video_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task row: the Seedance task record and its queue entry in one."""
+
+    id: str
+    account_id: str
+    model: str
+    engine: str
+    status: TaskStatus
+    request: GenerationRequest
+    created_at: float
+    updated_at: float
+    expires_at: float
+    attempts: int = 0
+    max_attempts: int = 1
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress: float = 0.0
+    execution_ms: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    outputs: TaskOutputs | None = None
+    idempotency_key: str | None = None
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What the API hands the store to create a task."""
+
+    id: str
+    account_id: str
+    request: GenerationRequest
+    engine: str
+    max_attempts: int
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task leased to one worker. Writes about it must present ``owner`` and ``token``."""
+
+    task: Task
+    owner: str
+    token: str
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Ark list filters; empty means no filter."""
+
+    statuses: Sequence[TaskStatus] = ()
+    task_ids: Sequence[str] = ()
+    model: str | None = None
+    service_tier: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    total: int
+    items: list[Task] = field(default_factory=list)
+
+
+class TaskStore(Protocol):
+    """Durable tasks, accounts and keys. Implementations must be safe across processes."""
+
+    # -- accounts and keys -------------------------------------------------------------------
+
+    def create_account(self, name: str) -> Account:
+        """Create an account; raises ValueError if the name is taken."""
+        ...
+
+    def get_account_by_name(self, name: str) -> Account | None: ...
+
+    def count_accounts(self) -> int: ...
+
+    def add_api_key(self, account_id: str, key: str, name: str | None = None) -> ApiKeyRecord:
+        """Store ``key``'s hash for the account. The key itself is never stored."""
+        ...
+
+    def authenticate(self, key: str) -> tuple[Account, ApiKeyRecord] | None:
+        """The account and key record for a presented key, or None if no key matches.
+
+        Revoked keys are returned too (with ``revoked_at`` set): the caller decides.
+        """
+        ...
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def create_task(self, new: NewTask) -> tuple[Task, bool]:
+        """Insert a queued task; returns (task, created).
+
+        With an idempotency key already used by this account, returns the existing task and
+        False instead of inserting: a repeated submit never makes a second task.
+        """
+        ...
+
+    def find_by_idempotency_key(self, account_id: str, key: str) -> Task | None:
+        """The account's task submitted with this idempotency key, if any."""
+        ...
+
+    def get_task(self, task_id: str, account_id: str | None = None) -> Task | None:
+        """The task, or None if unknown or (when ``account_id`` is given) another account's."""
+        ...
+
+    def list_tasks(
+        self, account_id: str, flt: TaskFilter, page_num: int, page_size: int
+    ) -> TaskPage:
+        """Tasks of one account matching ``flt``, newest first, with the total count."""
+        ...
+
+    def queue_position(self, task: Task) -> int:
+        """How many queued tasks will be claimed before this one (0 = next)."""
+        ...
+
+    def cancel_queued(self, task_id: str, account_id: str) -> Task | None:
+        """Atomically move a *queued* task to cancelled; None if it was not queued."""
+        ...
+
+    def delete_task(self, task_id: str, account_id: str) -> Task | None:
+        """Delete a *terminal* task's record; returns it (for its files) or None."""
+        ...
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def claim(self, owner: str, lease_seconds: float, models: Sequence[str] = ()) -> Claim | None:
+        """Lease the next runnable queued task to ``owner``: status → running, attempts + 1.
+
+        Highest priority first, then oldest. Safe against concurrent claimers: a task is never
+        leased to two workers at once (``BEGIN IMMEDIATE`` on SQLite, ``SKIP LOCKED`` on
+        PostgreSQL). ``models`` restricts the claim to those model ids when given.
+        """
+        ...
+
+    def heartbeat(self, claim: Claim, lease_seconds: float, progress: float) -> bool | None:
+        """Extend the lease and record progress.
+
+        Returns None when the lease is lost (the worker must stop and write nothing else),
+        otherwise whether cancellation was requested.
+        """
+        ...
+
+    def complete(self, claim: Claim, outputs: TaskOutputs, execution_ms: int) -> bool:
+        """running → succeeded, fenced by the lease; False (and no change) if the lease is lost."""
+        ...
+
+    def fail(self, claim: Claim, code: str, message: str, execution_ms: int) -> bool:
+        """running → failed, fenced by the lease; False (and no change) if the lease is lost."""
+        ...
+
+    def release(
+        self, claim: Claim, *, retry_delay: float, reason: str, count_attempt: bool = True
+    ) -> TaskStatus | None:
+        """running → queued for another attempt after ``retry_delay`` seconds, fenced.
+
+        When ``count_attempt`` and the task has used all its attempts, it becomes failed with
+        ``reason`` instead. ``count_attempt=False`` (an orderly shutdown) gives the attempt back.
+        Returns the new status, or None if the lease was lost.
+        """
+        ...
+
+    # -- installation-wide values ------------------------------------------------------------
+
+    def get_or_create_meta(self, name: str, make: str) -> str:
+        """The stored value for ``name``, storing ``make`` first if there is none."""
+        ...

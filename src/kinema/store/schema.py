@@ -1,0 +1,76 @@
+"""Table definitions (SQLAlchemy Core), shared by the store and the Alembic migrations.
+
+Times are Unix seconds as doubles, taken from the database clock, so that leases mean the same on
+every host of a fleet.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("webhook_secret", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("model", sa.String(120), nullable=False),
+    sa.Column("engine", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("service_tier", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    # When an unfinished task becomes ``expired`` (created + execution_expires_after).
+    sa.Column("expires_at", sa.Float, nullable=False),
+    # Not claimable before this time (retry backoff).
+    sa.Column("available_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("lease_owner", sa.String(80), nullable=True),
+    sa.Column("lease_token", sa.String(40), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("execution_ms", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_code", sa.String(80), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("outputs", sa.JSON, nullable=True),
+    sa.Index("ix_tasks_queue", "status", "priority", "created_at"),
+    sa.Index("ix_tasks_account_created", "account_id", "created_at"),
+    sa.Index("ux_tasks_idempotency", "account_id", "idempotency_key", unique=True),
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+"""Installation-wide values shared by every process (e.g. the URL signing secret)."""

@@ -1,0 +1,132 @@
+"""The engine child process: loads engines once, renders and encodes one task at a time.
+
+It is started with the ``spawn`` context so that the worker (the supervisor) never imports an
+engine's heavy libraries, and can always kill and replace the child — on cancel timeout, a crash
+or a hang — without harming itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from kinema.domain.request import GenerationRequest, MediaInput
+from kinema.engines.base import Engine, Frame, RenderCancelled, RenderSpec
+from kinema.engines.registry import load_engine
+from kinema.media.encode import encode_mp4, write_png
+from kinema.media.image import cover_resize, decode_image
+from kinema.worker.events import Cancel, Done, Failed, Generate, Progress, Ready
+
+log = logging.getLogger(__name__)
+
+_PROGRESS_EVERY_SECONDS = 0.2
+
+
+def child_main(conn: Connection) -> None:
+    """Entry point of the child: answer Generate events until the pipe closes."""
+    engines: dict[str, Engine] = {}
+    conn.send(Ready())
+    while True:
+        try:
+            event = conn.recv()
+        except (EOFError, OSError):
+            return
+        if isinstance(event, Generate):
+            conn.send(_generate(event, conn, engines))
+        # A Cancel arriving between tasks refers to one already finished: nothing to do.
+
+
+def _generate(event: Generate, conn: Connection, engines: dict[str, Engine]) -> Done | Failed:
+    out_dir = Path(event.out_dir)
+    try:
+        engine = engines.get(event.engine)
+        if engine is None:
+            engine = engines[event.engine] = load_engine(event.engine)
+        request = GenerationRequest.from_json(event.request)
+        spec = _render_spec(request, event.inputs)
+        watcher = _Watcher(conn, event.task_id)
+        clip = engine.render(spec, watcher.progress, watcher.cancelled)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        video = out_dir / "video.mp4"
+        result = encode_mp4(
+            video,
+            clip.frames,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            frame_count=spec.frame_count,
+            audio=clip.audio,
+            preset=event.encoder_preset,
+            crf=event.encoder_crf,
+        )
+        last_frame = None
+        if request.return_last_frame:
+            last_frame = out_dir / "last_frame.png"
+            write_png(last_frame, result.last_frame)
+        return Done(event.task_id, str(video), str(last_frame) if last_frame else None,
+                    result.frame_count, result.bytes)  # fmt: skip
+    except RenderCancelled:
+        return Failed(event.task_id, "Cancelled", "the task was cancelled", cancelled=True)
+    except Exception as exc:
+        log.error("render of %s failed:\n%s", event.task_id, traceback.format_exc())
+        return Failed(event.task_id, "InternalServiceError", f"engine error: {exc}")
+
+
+def _render_spec(request: GenerationRequest, inputs: dict[str, str]) -> RenderSpec:
+    def image(item: MediaInput) -> Frame:
+        assert item.key is not None
+        return decode_image(Path(inputs[item.key]).read_bytes())
+
+    first = last = None
+    references: list[Frame] = []
+    for item in request.media:
+        if item.kind != "image":
+            continue
+        if item.role == "first_frame":
+            first = cover_resize(image(item), request.width, request.height)
+        elif item.role == "last_frame":
+            last = cover_resize(image(item), request.width, request.height)
+        else:
+            references.append(image(item))
+    return RenderSpec(
+        model=request.model,
+        prompt=request.prompt,
+        width=request.width,
+        height=request.height,
+        frame_count=request.frame_count,
+        fps=request.fps,
+        seed=request.seed,
+        camera_fixed=request.camera_fixed,
+        generate_audio=request.generate_audio,
+        draft=request.draft,
+        watermark=request.watermark,
+        first_frame=first,
+        last_frame=last,
+        reference_images=tuple(references),
+    )
+
+
+class _Watcher:
+    """Progress reporting (throttled) and cancel checks over the pipe, for one task."""
+
+    def __init__(self, conn: Connection, task_id: str) -> None:
+        self.conn = conn
+        self.task_id = task_id
+        self._cancelled = False
+        self._last_sent = 0.0
+
+    def progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last_sent >= _PROGRESS_EVERY_SECONDS:
+            self._last_sent = now
+            self.conn.send(Progress(self.task_id, min(max(fraction, 0.0), 1.0)))
+
+    def cancelled(self) -> bool:
+        while not self._cancelled and self.conn.poll():
+            event = self.conn.recv()
+            if isinstance(event, Cancel) and event.task_id == self.task_id:
+                self._cancelled = True
+        return self._cancelled

@@ -1,0 +1,184 @@
+"""The worker: claims tasks from the store, runs them in its engine child, stores the results.
+
+A worker does database and file I/O only; rendering happens in the engine child. While a task
+runs, the worker renews its lease by heartbeat; every write about the task is fenced by the
+lease, so a worker that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kinema.artifacts.base import ArtifactStore, output_key
+from kinema.config import Settings
+from kinema.store.base import Claim, TaskOutputs
+from kinema.store.sql import SqlStore
+from kinema.worker.engine_process import EngineProcess, EngineProcessDied
+from kinema.worker.events import Cancel, Done, Failed, Generate, Progress
+
+log = logging.getLogger(__name__)
+
+_RETRY_DELAY_SECONDS = 2.0
+_POLL_SECONDS = 0.05
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Running:
+    """What the worker tracks about the task in hand."""
+
+    claim: Claim
+    started: float = field(default_factory=time.monotonic)
+    progress: float = 0.0
+
+
+class Worker:
+    """Claims and runs tasks until ``stop`` is set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlStore,
+        artifacts: ArtifactStore,
+        *,
+        models: tuple[str, ...] = (),
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.artifacts = artifacts
+        self.models = models
+        self.owner = owner or worker_id()
+        self.stop = threading.Event()
+        self.engine = EngineProcess()
+        self.staging = settings.data_dir / "staging"
+
+    def run(self) -> None:
+        """The main loop: claim, execute, repeat; idle polling when the queue is empty."""
+        self.engine.start()
+        log.info("worker %s ready (engine pid %s)", self.owner, self.engine.pid)
+        try:
+            while not self.stop.is_set():
+                if not self.run_once():
+                    self.stop.wait(self.settings.idle_poll_seconds)
+        finally:
+            self.engine.stop()
+
+    def run_once(self) -> bool:
+        """Claim and run one task; False when there was nothing to claim."""
+        claim = self.store.claim(self.owner, self.settings.lease_seconds, self.models)
+        if claim is None:
+            return False
+        log.info("claimed %s (attempt %d)", claim.task.id, claim.task.attempts)
+        self._execute(_Running(claim))
+        return True
+
+    def _execute(self, running: _Running) -> None:
+        task = running.claim.task
+        out_dir = self.staging / f"{task.id}-{task.attempts}"
+        try:
+            if not self.engine.alive():
+                self.engine.start()
+            self.engine.send(self._generate_event(running, out_dir))
+            self._supervise(running)
+        except EngineProcessDied as exc:
+            log.warning("engine process died while running %s: %s", task.id, exc)
+            self.engine.kill()
+            self.store.release(running.claim, retry_delay=_RETRY_DELAY_SECONDS,
+                               reason=f"the engine process died: {exc}")  # fmt: skip
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+    def _generate_event(self, running: _Running, out_dir: Path) -> Generate:
+        task = running.claim.task
+        inputs: dict[str, str] = {}
+        for item in task.request.media:
+            if item.key is None:
+                continue
+            path = self.artifacts.local_path(item.key)
+            if path is None:
+                path = out_dir / "inputs" / item.key.replace("/", "_")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(self.artifacts.get_bytes(item.key))
+            inputs[item.key] = str(path)
+        return Generate(
+            task_id=task.id,
+            attempt=task.attempts,
+            engine=task.engine,
+            request=task.request.to_json(),
+            inputs=inputs,
+            out_dir=str(out_dir),
+            encoder_preset=self.settings.encoder_preset,
+            encoder_crf=self.settings.encoder_crf,
+        )
+
+    def _supervise(self, running: _Running) -> None:
+        """Relay progress, renew the lease, and finish the task when the child answers."""
+        next_beat = time.monotonic() + self.settings.heartbeat_seconds
+        while True:
+            if self.engine.poll(_POLL_SECONDS):
+                event = self.engine.recv()
+                if isinstance(event, Progress):
+                    running.progress = event.fraction
+                elif isinstance(event, Done):
+                    self._succeed(running, event)
+                    return
+                elif isinstance(event, Failed):
+                    self._fail(running, event)
+                    return
+            if self.stop.is_set():
+                self._hand_back(running)
+                return
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self.settings.heartbeat_seconds
+                cancel = self.store.heartbeat(
+                    running.claim, self.settings.lease_seconds, running.progress
+                )
+                if cancel is None:
+                    log.warning("lost the lease on %s; abandoning it", running.claim.task.id)
+                    self.engine.kill()
+                    return
+                if cancel:
+                    self.engine.send(Cancel(running.claim.task.id))
+
+    def _elapsed_ms(self, running: _Running) -> int:
+        return int((time.monotonic() - running.started) * 1000)
+
+    def _succeed(self, running: _Running, done: Done) -> None:
+        task = running.claim.task
+        video_key = output_key(task.id, task.attempts, "video.mp4")
+        size = self.artifacts.put_file(video_key, Path(done.video_path))
+        last_key = None
+        if done.last_frame_path:
+            last_key = output_key(task.id, task.attempts, "last_frame.png")
+            self.artifacts.put_file(last_key, Path(done.last_frame_path))
+        outputs = TaskOutputs(video_key=video_key, last_frame_key=last_key, video_bytes=size)
+        if self.store.complete(running.claim, outputs, self._elapsed_ms(running)):
+            log.info("%s succeeded in %d ms", task.id, self._elapsed_ms(running))
+        else:
+            # The lease was lost meanwhile: another attempt owns the task, so ours never existed.
+            self.artifacts.delete_prefix(f"outputs/{task.id}/{task.attempts}/")
+
+    def _fail(self, running: _Running, failed: Failed) -> None:
+        if failed.cancelled and self.stop.is_set():
+            self._hand_back(running)
+            return
+        self.store.fail(running.claim, failed.code, failed.message, self._elapsed_ms(running))
+        log.info("%s failed: %s", running.claim.task.id, failed.message)
+
+    def _hand_back(self, running: _Running) -> None:
+        """On an orderly shutdown, stop the render and requeue the task at no cost to it."""
+        self.engine.kill()
+        self.store.release(running.claim, retry_delay=0.0, reason="worker shut down",
+                           count_attempt=False)  # fmt: skip
+        log.info("handed %s back to the queue", running.claim.task.id)
