@@ -48,6 +48,8 @@ class Swarm:
     """Brightness flicker frequency in Hz (0 = steady)."""
     fade: bool = False
     """Fade in and out along the travel, for things that rise and die (flames)."""
+    both_ways: bool = False
+    """Half the elements travel against ``velocity`` (traffic)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class Particles:
 
 def swarms_for(scene: Scene) -> list[Swarm]:
     """The moving elements of the scene's setting, coloured by its palette."""
-    a = scene.accents
+    # Settings have three or four accents; cycling them keeps every index valid.
+    a = tuple(scene.accents[i % len(scene.accents)] for i in range(4))
     sky_band = (0.0, 1.0, 0.0, scene.horizon * 0.8)
     return {
         Setting.SKY: [
@@ -91,7 +94,7 @@ def swarms_for(scene: Scene) -> list[Swarm]:
         Setting.CITY: [
             Swarm(14, (a[1], (1.0, 0.95, 0.85)), (0.006, 0.009), (0.6, 1.0), (0.18, 0.0),
                   (0.0, 1.0, scene.horizon + 0.03, scene.horizon + 0.1), stretch=2.5,
-                  spread=0.6),
+                  both_ways=True),
             Swarm(20, (a[0], a[2], a[3]), (0.004, 0.008), (0.2, 0.6), (0.0, 0.0),
                   (0.0, 1.0, scene.horizon - 0.4, scene.horizon), twinkle=0.8),
         ],
@@ -140,11 +143,12 @@ def spawn(swarm: Swarm, rng: np.random.Generator, world_w: int, world_h: int, un
         return rng.uniform(low, high, n).astype(np.float32)
 
     spread = 1 + swarm.spread * rng.uniform(-1, 1, n).astype(np.float32)
+    if swarm.both_ways:
+        spread *= np.where(rng.random(n) < 0.5, 1.0, -1.0).astype(np.float32)
     return Particles(
         x=uniform(region[0], region[1]),
         y=uniform(region[2], region[3]),
-        vx=swarm.velocity[0] * unit * spread * np.where(rng.random(n) < 0.5, 1, -1).astype(
-            np.float32) if swarm.spread > 0.5 else swarm.velocity[0] * unit * spread,
+        vx=swarm.velocity[0] * unit * spread,
         vy=swarm.velocity[1] * unit * spread,
         radius=uniform(*swarm.size) * unit,
         stretch=swarm.stretch,
@@ -189,10 +193,9 @@ def splat(frame: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, l
         frame += light
         return
     # Premultiplied "over": cover = Σ alpha; overlapping shapes saturate at full cover.
-    cover = weighted.T @ gx
-    np.clip(cover, 0.0, 1.0, out=cover)
-    frame *= (1.0 - cover)[:, :, None]
-    frame += light / np.maximum(weighted.T @ gx, 1.0)[:, :, None]
+    total = weighted.T @ gx
+    frame *= (1.0 - np.minimum(total, 1.0))[:, :, None]
+    frame += light / np.maximum(total, 1.0)[:, :, None]
 
 
 def _profile(grid: Array, centre: Array, sigma: Array) -> Array:

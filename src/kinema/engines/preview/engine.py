@@ -1,0 +1,82 @@
+"""The preview engine: the Engine protocol over the procedural renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from kinema.engines.base import (
+    CancelCheck,
+    Clip,
+    Frame,
+    ProgressCallback,
+    RenderCancelled,
+    RenderSpec,
+)
+from kinema.engines.preview.audio import synthesize_ambience
+from kinema.engines.preview.render import ImageToVideo, TextToVideo
+from kinema.engines.preview.scene import choose_scene
+from kinema.engines.preview.watermark import Watermark
+
+
+class PreviewEngine:
+    """Procedural stand-in for a video model: instant, deterministic, and needs no GPU."""
+
+    name = "preview"
+
+    def render(self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck) -> Clip:
+        """Start rendering ``spec``; frames are produced lazily as the clip is read.
+
+        The same spec always yields the same frames and audio. Raises ValueError at once for a
+        spec the engine cannot honour (sizes, or a conditioning image of the wrong shape).
+        """
+        _check(spec)
+        scene = choose_scene(spec)
+        renderer: TextToVideo | ImageToVideo
+        if spec.first_frame is not None:
+            renderer = ImageToVideo(spec, scene)
+        else:
+            renderer = TextToVideo(spec, scene)
+        watermark = Watermark(spec.width, spec.height) if spec.watermark else None
+        audio = synthesize_ambience(scene, spec.audio_samples) if spec.generate_audio else None
+        return Clip(
+            frames=_frames(renderer, spec.frame_count, watermark, progress, cancelled),
+            audio=audio,
+        )
+
+
+def _frames(
+    renderer: TextToVideo | ImageToVideo,
+    frame_count: int,
+    watermark: Watermark | None,
+    progress: ProgressCallback,
+    cancelled: CancelCheck,
+) -> Iterator[Frame]:
+    for index in range(frame_count):
+        if cancelled():
+            raise RenderCancelled(f"cancelled at frame {index} of {frame_count}")
+        frame = renderer.frame(index)
+        if watermark is not None:
+            watermark.apply(frame)
+        progress((index + 1) / frame_count)
+        yield frame
+
+
+def _check(spec: RenderSpec) -> None:
+    if spec.width < 2 or spec.height < 2:
+        raise ValueError(f"video size too small: {spec.width}x{spec.height}")
+    if spec.frame_count < 1 or spec.fps < 1:
+        raise ValueError(f"need at least one frame at a positive fps, got {spec.frame_count}")
+    if spec.last_frame is not None and spec.first_frame is None:
+        raise ValueError("a last frame needs a first frame")
+    expected = (spec.height, spec.width, 3)
+    for role, image in (("first", spec.first_frame), ("last", spec.last_frame)):
+        if image is not None and (image.shape != expected or image.dtype != np.uint8):
+            raise ValueError(
+                f"the {role} frame must be a uint8 array of shape {expected}, "
+                f"got {image.dtype} {image.shape}"
+            )
+    for image in spec.reference_images:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"reference images must be uint8 RGB, got {image.dtype} {image.shape}")
