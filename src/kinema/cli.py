@@ -92,6 +92,10 @@ def serve(
         create_app(settings, services), host=host, port=port, log_level="info",
         timeout_graceful_shutdown=5,
     )  # fmt: skip
+    # uvicorn re-raises the signal that stopped it once it has shut down; with our own
+    # handlers in place that lands here harmlessly, and the workers are stopped below.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: None)
     try:
         uvicorn.Server(config).run()
     finally:
@@ -107,6 +111,9 @@ def worker(
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Only run tasks of this model (repeat).")
     ] = None,
+    parent_pid: Annotated[
+        int | None, typer.Option(hidden=True, help="Exit when this process is gone.")
+    ] = None,
 ) -> None:
     """Run one worker: claim tasks from the database and render them."""
     from kinema.api.app import build_services
@@ -117,7 +124,7 @@ def worker(
     services = build_services(settings)
     owner = f"{name}@{worker_id()}" if name else None
     runner = Worker(settings, services.store, services.artifacts,
-                    models=tuple(model or ()), owner=owner)  # fmt: skip
+                    models=tuple(model or ()), owner=owner, parent_pid=parent_pid)  # fmt: skip
 
     def on_signal(_signum: int, _frame: object) -> None:
         runner.stop.set()
@@ -163,7 +170,8 @@ def models() -> None:
     from kinema.domain.catalog import Catalog
 
     table = Table(title="Kinema models")
-    for column in ("id", "engine", "modes", "resolutions", "duration", "audio"):
+    table.add_column("id", no_wrap=True)
+    for column in ("engine", "modes", "resolutions", "duration", "audio"):
         table.add_column(column)
     for spec in Catalog().models:
         low, high = spec.durations

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("kinema-data")
     """SQLite database (embedded default) and local output files."""
     db: str | None = None
-    """Database URL; default ``sqlite:///<data_dir>/kinema.db``. ``postgresql://...`` for a fleet."""
+    """Database URL; default ``sqlite:///<data_dir>/kinema.db``; ``postgresql://...`` (fleet)."""
     public_url: str | None = None
     """Base URL used in links given to clients; default: the URL the request came in on."""
 

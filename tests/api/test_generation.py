@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,6 +46,8 @@ def download(url: str, target: Path) -> Path:
 
 def ffprobe(path: Path) -> dict[str, Any]:
     if shutil.which("ffprobe") is None:
+        if os.environ.get("KINEMA_REQUIRE_FFPROBE") == "1":
+            pytest.fail("ffprobe is required here (apt-get install ffmpeg)")
         pytest.skip("ffprobe is not installed (apt-get install ffmpeg)")
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format",
@@ -206,8 +209,15 @@ def test_sync_mode_blocks_until_terminal(service: LiveService) -> None:
 
 def test_output_urls_are_signed(service: LiveService) -> None:
     with service.client(service.new_key()) as client:
-        task_id = client.post(ARK, json={"model": LITE, "content": [
-            {"type": "text", "text": "x"}], "resolution": "480p", "duration": 2}).json()["id"]
+        task_id = client.post(
+            ARK,
+            json={
+                "model": LITE,
+                "content": [{"type": "text", "text": "x"}],
+                "resolution": "480p",
+                "duration": 2,
+            },
+        ).json()["id"]
         url = service.wait(client, task_id)["content"]["video_url"]
     assert httpx.get(url).status_code == 200
     tampered = url.replace("sig=", "sig=0")
@@ -220,8 +230,15 @@ def test_output_urls_are_signed(service: LiveService) -> None:
 
 def test_delete_finished_task_removes_record_and_files(service: LiveService) -> None:
     with service.client(service.new_key()) as client:
-        task_id = client.post(ARK, json={"model": LITE, "content": [
-            {"type": "text", "text": "x"}], "resolution": "480p", "duration": 2}).json()["id"]
+        task_id = client.post(
+            ARK,
+            json={
+                "model": LITE,
+                "content": [{"type": "text", "text": "x"}],
+                "resolution": "480p",
+                "duration": 2,
+            },
+        ).json()["id"]
         url = service.wait(client, task_id)["content"]["video_url"]
         response = client.request("DELETE", f"{ARK}/{task_id}", json={})
         assert response.status_code == 200 and response.json() == {}

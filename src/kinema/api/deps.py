@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from kinema.artifacts.base import ArtifactStore
 from kinema.api.views import Links
+from kinema.artifacts.base import ArtifactStore
 from kinema.artifacts.signing import UrlSigner
 from kinema.config import Settings
 from kinema.domain.catalog import Catalog
@@ -52,7 +52,9 @@ async def current_account(request: Request, services: ServicesDep) -> Account:
     """The account behind the request's API key; 401 when missing or unknown, 403 if revoked."""
     key = api_key_from(request)
     if not key:
-        raise AuthenticationFailed("Invalid signature: missing API key (Authorization: Bearer sk-...)")
+        raise AuthenticationFailed(
+            "Invalid signature: missing API key (Authorization: Bearer sk-...)"
+        )
     found = await run_in_threadpool(services.store.authenticate, key)
     if found is None:
         raise AuthenticationFailed("Invalid signature: the API key is not valid")

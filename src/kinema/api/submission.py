@@ -38,9 +38,9 @@ GPTPROTO_MODES = {
 }
 
 
-def _fields(body: dict[str, Any], spellings: dict[str, tuple[str, ...]]) -> tuple[
-    dict[str, Any], dict[str, str]
-]:
+def _fields(
+    body: dict[str, Any], spellings: dict[str, tuple[str, ...]]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Canonical values and the wire name each came under (for error messages)."""
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -61,9 +61,9 @@ def _url(value: Any, param: str, kind: MediaKind) -> str:
     return value.strip()
 
 
-def _url_list(body: dict[str, Any], name: str, kind: MediaKind, role: MediaRole) -> list[
-    MediaInput
-]:
+def _url_list(
+    body: dict[str, Any], name: str, kind: MediaKind, role: MediaRole
+) -> list[MediaInput]:
     value = body.get(name)
     if value is None:
         return []
@@ -84,11 +84,13 @@ def gptproto_submission(body: dict[str, Any], model: str, mode_name: str) -> Sub
     if mode is Mode.FIRST_FRAME:
         if body.get("image") in (None, ""):
             raise MissingParameter(
-                "image", "image is required for image-to-video (an http(s) URL or a "
+                "image",
+                "image is required for image-to-video (an http(s) URL or a "
                 "data:image/...;base64, URI)",
             )
-        media.append(MediaInput("image", "first_frame", _url(body["image"], "image", "image"),
-                                "image"))
+        media.append(
+            MediaInput("image", "first_frame", _url(body["image"], "image", "image"), "image")
+        )
         if body.get("last_image") not in (None, ""):
             url = _url(body["last_image"], "last_image", "image")
             media.append(MediaInput("image", "last_frame", url, "last_image"))
@@ -99,8 +101,8 @@ def gptproto_submission(body: dict[str, Any], model: str, mode_name: str) -> Sub
         media += _url_list(body, "audios", "audio", "reference_audio")
         if not any(item.kind == "image" for item in media):
             raise MissingParameter(
-                "images", "images is required for reference-to-video (a list of 1 or more "
-                "image URLs)",
+                "images",
+                "images is required for reference-to-video (a list of 1 or more image URLs)",
             )
     return Submission(
         model=model,
@@ -171,7 +173,7 @@ def _ark_media(item: dict[str, Any], kind_name: str, param: str) -> MediaInput:
     url = _url(raw, f"{param}.{kind_name}.url", kind)
     role = item.get("role")
     if role is None:
-        return MediaInput(kind, _default_role(kind), url, param)
+        return MediaInput(kind, _DEFAULT_ROLES[kind], url, param)
     if role not in _ARK_ROLES[kind]:
         allowed = ", ".join(_ARK_ROLES[kind])
         raise InvalidParameter(
@@ -180,8 +182,11 @@ def _ark_media(item: dict[str, Any], kind_name: str, param: str) -> MediaInput:
     return MediaInput(kind, role, url, param)
 
 
-def _default_role(kind: MediaKind) -> MediaRole:
-    return {"image": "first_frame", "video": "reference_video", "audio": "reference_audio"}[kind]
+_DEFAULT_ROLES: dict[MediaKind, MediaRole] = {
+    "image": "first_frame",
+    "video": "reference_video",
+    "audio": "reference_audio",
+}
 
 
 def _default_roles(media: list[MediaInput]) -> None:

@@ -239,17 +239,18 @@ class _Parser:
         for kind, count in counts.items():
             if count > limits[kind]:
                 what = f"reference {kind}s"
-                allowed = (
-                    f"at most {limits[kind]}" if limits[kind] else "none are accepted"
-                )
+                allowed = f"at most {limits[kind]}" if limits[kind] else "none are accepted"
                 raise InvalidParameter(
                     self._name(f"{kind}s"),
                     f"too many {what} for {model.id}: {count} given, {allowed}",
                 )
         if mode is Mode.REFERENCE and counts["image"] == 0:
             name = self._name("images")
-            raise MissingParameter(name, f"{name}: reference-to-video needs 1 to "
-                                   f"{model.max_reference_images} reference images")
+            raise MissingParameter(
+                name,
+                f"{name}: reference-to-video needs 1 to "
+                f"{model.max_reference_images} reference images",
+            )
 
     # -- size and length ---------------------------------------------------------------------
 
@@ -274,13 +275,12 @@ class _Parser:
         model = self.model
         if self._present("frames"):
             if not model.frames:
-                raise self._error(
-                    "frames", f"frames is not supported by {model.id}; use duration"
-                )
+                raise self._error("frames", f"frames is not supported by {model.id}; use duration")
             frames = self._int("frames", 29, 289, 0, rule="25 + 4n from 29 to 289")
             if (frames - 25) % 4:
                 raise self._error(
-                    "frames", f"frames must be 25 + 4n from 29 to 289 for {model.id} "
+                    "frames",
+                    f"frames must be 25 + 4n from 29 to 289 for {model.id} "
                     f"(e.g. 29, 33, ..., 121, ..., 289), got {frames}",
                 )
             return None, frames
@@ -288,8 +288,9 @@ class _Parser:
         rule = f"an integer from {low} to {high}"
         if model.auto_duration:
             rule += ", or -1 (the model chooses),"
-        value = self._int("duration", -1 if model.auto_duration else low, high,
-                          model.default_duration, rule=rule)
+        value = self._int(
+            "duration", -1 if model.auto_duration else low, high, model.default_duration, rule=rule
+        )
         if value == -1:
             return AUTO_DURATION_SECONDS, None
         if value < low:
@@ -348,8 +349,10 @@ class _Parser:
         if inline and isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            raise self._error(canonical, f"{self._label(canonical)} must be a boolean "
-                              f"(true or false), got {value!r}")
+            raise self._error(
+                canonical,
+                f"{self._label(canonical)} must be a boolean (true or false), got {value!r}",
+            )
         return value
 
     def _int(
@@ -381,8 +384,10 @@ class _Parser:
         if value is None:
             return None
         if not isinstance(value, str) or len(value) > max_len:
-            raise self._error(canonical, f"{self._label(canonical)} must be a string of at "
-                              f"most {max_len} characters")
+            raise self._error(
+                canonical,
+                f"{self._label(canonical)} must be a string of at most {max_len} characters",
+            )
         return value or None
 
 
@@ -407,12 +412,15 @@ def _mode_from_media(media: tuple[MediaInput, ...]) -> Mode:
         if roles.count(role) > 1:
             raise InvalidParameter("content", f"content may hold only one image with role {role}")
     if "last_frame" in roles and "first_frame" not in roles:
-        raise InvalidParameter("content", "an image with role last_frame needs one with role "
-                               "first_frame too")
+        raise InvalidParameter(
+            "content", "an image with role last_frame needs one with role first_frame too"
+        )
     framed = "first_frame" in roles
     if framed and any(role.startswith("reference") for role in roles):
-        raise InvalidParameter("content", "reference images, videos or audios cannot be mixed "
-                               "with first_frame/last_frame images")
+        raise InvalidParameter(
+            "content",
+            "reference images, videos or audios cannot be mixed with first_frame/last_frame images",
+        )
     if framed:
         return Mode.FIRST_LAST_FRAME if "last_frame" in roles else Mode.FIRST_FRAME
     if roles:

@@ -64,8 +64,9 @@ async def fetch_media(url: str, limits: FetchLimits) -> FetchedMedia:
     try:
         return await asyncio.wait_for(_download(url, limits), timeout=limits.timeout_seconds)
     except TimeoutError:
-        raise FetchError(f"fetching {_short(url)} took longer than "
-                         f"{limits.timeout_seconds:g} s") from None
+        raise FetchError(
+            f"fetching {_short(url)} took longer than {limits.timeout_seconds:g} s"
+        ) from None
 
 
 async def _download(url: str, limits: FetchLimits) -> FetchedMedia:

@@ -1,4 +1,4 @@
-"""Apply the Alembic migrations (``kinema/store/migrations``) to a database, safely from any process.
+"""Apply the Alembic migrations (``kinema/store/migrations``), safely from any process.
 
 Several processes may start at once against a fresh database (``kinema serve`` and its workers, or
 a fleet's workers), so the upgrade runs under a lock: a PostgreSQL advisory lock, or SQLite's

@@ -26,11 +26,8 @@ _STOP_GRACE_SECONDS = 10.0
 def settings_env(settings: Settings) -> dict[str, str]:
     """``KINEMA_*`` variables that rebuild ``settings`` in a child process."""
     env: dict[str, str] = {}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        env[f"KINEMA_{name.upper()}"] = str(text)
+    for name, value in settings.model_dump(mode="json", exclude_none=True).items():
+        env[f"KINEMA_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
@@ -51,7 +48,8 @@ class WorkerPool:
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         env = {**os.environ, **settings_env(self.settings)}
-        command = [sys.executable, "-m", "kinema", "worker", "--name", f"serve-{index}"]
+        command = [sys.executable, "-m", "kinema", "worker", "--name", f"serve-{index}",
+                   "--parent-pid", str(os.getpid())]  # fmt: skip
         process = subprocess.Popen(command, env=env)
         log.info("started worker %d (pid %d)", index, process.pid)
         return process

@@ -53,6 +53,7 @@ class Worker:
         *,
         models: tuple[str, ...] = (),
         owner: str | None = None,
+        parent_pid: int | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -62,6 +63,7 @@ class Worker:
         self.stop = threading.Event()
         self.engine = EngineProcess()
         self.staging = settings.data_dir / "staging"
+        self.parent_pid = parent_pid
 
     def run(self) -> None:
         """The main loop: claim, execute, repeat; idle polling when the queue is empty."""
@@ -69,6 +71,9 @@ class Worker:
         log.info("worker %s ready (engine pid %s)", self.owner, self.engine.pid)
         try:
             while not self.stop.is_set():
+                if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                    log.warning("the serving process is gone; stopping")
+                    break
                 if not self.run_once():
                     self.stop.wait(self.settings.idle_poll_seconds)
         finally:

@@ -20,9 +20,7 @@ def _plain(status: int, message: str) -> Response:
 
 
 @router.get("/files/{key:path}", response_model=None)
-async def get_file(
-    key: str, services: ServicesDep, expires: int = 0, sig: str = ""
-) -> Response:
+async def get_file(key: str, services: ServicesDep, expires: int = 0, sig: str = "") -> Response:
     if not key.startswith("outputs/") or not services.signer.verify(key, expires, sig):
         return _plain(403, "invalid or missing signature")
     if time.time() > expires:

@@ -7,10 +7,14 @@ peak and faded in and out so the clip starts and ends without a click.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio
 from kinema.engines.preview.scene import Scene
+
+Samples = np.ndarray[Any, np.dtype[np.float64]]
 
 PEAK = 0.8
 """Peak sample level: headroom under full scale for AAC's overshoot."""
@@ -36,7 +40,7 @@ def synthesize_ambience(scene: Scene, samples: int) -> Audio:
     return np.ascontiguousarray(mix, dtype=np.float32)
 
 
-def _pad(scene: Scene, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+def _pad(scene: Scene, t: Samples, rng: np.random.Generator) -> Samples:
     """Detuned sine pairs per chord note, each breathing slowly, spread across the stereo field."""
     out = np.zeros((t.size, 2))
     voices = scene.sound.chord
@@ -53,7 +57,7 @@ def _pad(scene: Scene, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:  
     return out / max(1, len(voices))
 
 
-def _noise(scene: Scene, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+def _noise(scene: Scene, t: Samples, rng: np.random.Generator) -> Samples:
     """Stereo noise low-passed in the frequency domain, swelling like surf or wind if asked."""
     size = 1 << int(np.ceil(np.log2(t.size)))
     spectrum = np.fft.rfft(rng.standard_normal((size, 2)), axis=0)
@@ -68,7 +72,7 @@ def _noise(scene: Scene, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return noise
 
 
-def _crackle(rate: float, samples: int, rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
     """Sparse decaying clicks, like wood popping in a fire."""
     out = np.zeros((samples, 2))
     count = rng.poisson(rate * samples / AUDIO_SAMPLE_RATE)

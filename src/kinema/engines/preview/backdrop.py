@@ -17,24 +17,30 @@ import numpy as np
 from kinema.engines.preview.scene import RGB, Scene, Setting
 
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
-"""An (height, width, 3) float32 RGB image with channels in [0, 1]."""
+"""A float32 RGB image with channels in [0, 1]: (height, width, 3) while painting the
+backdrop, and as (3, height, width) planes in the renderer, where every per-frame operation
+then runs over contiguous memory."""
 
 _SUPERSAMPLE = 2
 
 
-def paint_backdrop(scene: Scene, width: int, height: int) -> FloatImage:
-    """Paint the scene's static world as a width×height float image."""
+def paint_backdrop(scene: Scene, width: int, height: int, view_height: int) -> FloatImage:
+    """Paint the scene's static world as (3, height, width) float planes.
+
+    The world is centred on the camera's resting view, ``view_height`` pixels tall; the scene's
+    horizon is a fraction of that view, not of the (taller) world.
+    """
     rng = scene.rng("backdrop")
     w, h = width * _SUPERSAMPLE, height * _SUPERSAMPLE
-    canvas = _sky_and_ground(scene, w, h)
-    _PAINTERS[scene.setting](canvas, scene, rng)
+    horizon = ((height - view_height) / 2 + scene.horizon * view_height) * _SUPERSAMPLE
+    canvas = _sky_and_ground(scene, w, h, horizon)
+    _PAINTERS[scene.setting](canvas, scene, rng, horizon)
     canvas *= _texture(rng, w, h)[:, :, None]
     small = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA)
-    return np.clip(small, 0.0, 1.0).astype(np.float32)
+    return np.ascontiguousarray(np.clip(small, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
 
 
-def _sky_and_ground(scene: Scene, w: int, h: int) -> FloatImage:
-    horizon = scene.horizon * h
+def _sky_and_ground(scene: Scene, w: int, h: int, horizon: float) -> FloatImage:
     y = np.arange(h, dtype=np.float32)[:, None]
     sky_t = np.clip(y / max(horizon, 1.0), 0.0, 1.0)
     ground_t = np.clip((y - horizon) / max(h - horizon, 1.0), 0.0, 1.0)
@@ -48,13 +54,14 @@ def _sky_and_ground(scene: Scene, w: int, h: int) -> FloatImage:
 
 def _lerp(a: RGB, b: RGB, t: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     a_, b_ = np.array(a, dtype=np.float32), np.array(b, dtype=np.float32)
-    return a_ + (b_ - a_) * t[:, :, None]
+    mixed: np.ndarray[Any, Any] = a_ + (b_ - a_) * t[:, :, None]
+    return mixed
 
 
 def _texture(rng: np.random.Generator, w: int, h: int) -> np.ndarray[Any, Any]:
     """Multiplicative value noise around 1: broad mottling plus a finer grain."""
     total = np.ones((h, w), dtype=np.float32)
-    for cells, amount in ((6, 0.06), (20, 0.025)):
+    for cells, amount in ((6, 0.035), (20, 0.015)):
         grid = rng.standard_normal((cells, max(2, cells * w // h))).astype(np.float32)
         total += amount * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
     return total
@@ -94,44 +101,44 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
 
-def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     h, w = canvas.shape[:2]
-    horizon = scene.horizon * h
-    glow(canvas, rng.uniform(0.2, 0.8) * w, horizon * 0.55, 0.2 * h, 0.2 * h, scene.accents[2], 0.5)
+    glow(canvas, rng.uniform(0.2, 0.8) * w, horizon * 0.5, 0.1 * h, 0.1 * h, scene.accents[2], 0.35)
     far = _mix(scene.ground[0], scene.sky[1], 0.55)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.02 * h, 0.12 * h), far)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.08 * h, 0.07 * h), scene.ground[0])
 
 
-def _paint_sea(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_sea(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     h, w = canvas.shape[:2]
-    horizon = scene.horizon * h
     sun_x = rng.uniform(0.25, 0.75) * w
-    glow(canvas, sun_x, horizon - 0.12 * h, 0.12 * h, 0.12 * h, scene.accents[1], 0.6)
-    glow(canvas, sun_x, horizon + 0.25 * h, 0.05 * h, 0.25 * h, scene.accents[1], 0.25)
+    glow(canvas, sun_x, horizon - 0.1 * h, 0.07 * h, 0.07 * h, scene.accents[1], 0.45)
+    glow(canvas, sun_x, horizon + 0.2 * h, 0.04 * h, 0.2 * h, scene.accents[1], 0.2)
     glow(canvas, w / 2, horizon, 4.0 * w, 0.015 * h, scene.sky[1], 0.35)
 
 
-def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     h, w = canvas.shape[:2]
-    horizon = int(scene.horizon * h)
-    glow(canvas, rng.uniform(0.1, 0.9) * w, 0.2 * h, 0.05 * h, 0.05 * h, (0.9, 0.9, 0.8), 0.8)
+    ground = int(horizon)
+    glow(canvas, rng.uniform(0.1, 0.9) * w, 0.25 * h, 0.04 * h, 0.04 * h, (0.9, 0.9, 0.8), 0.6)
     x = int(-rng.uniform(0, 0.05) * w)
     window = max(1, h // 90)
     while x < w:
         bw = int(rng.uniform(0.04, 0.1) * w)
-        top = int(horizon - rng.uniform(0.15, 0.55) * h)
+        top = int(ground - rng.uniform(0.15, 0.5) * h)
         shade = _mix(scene.sky[0], (0.08, 0.08, 0.1), rng.uniform(0.3, 0.8))
-        cv2.rectangle(canvas, (x, top), (x + bw, horizon + 1), shade, thickness=-1)
+        cv2.rectangle(canvas, (x, top), (x + bw, ground + 1), shade, thickness=-1)
         lit = scene.accents[0] if rng.random() < 0.7 else scene.accents[3]
-        for wy in range(top + 2 * window, horizon - 2 * window, 3 * window):
+        for wy in range(top + 2 * window, ground - 2 * window, 3 * window):
             for wx in range(x + window, x + bw - window, 3 * window):
                 if rng.random() < 0.3:
                     cv2.rectangle(canvas, (wx, wy), (wx + window, wy + window), lit, -1)
         x += bw + int(rng.uniform(0, 0.02) * w)
 
 
-def _paint_space(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_space(
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+) -> None:
     h, w = canvas.shape[:2]
     for _ in range(5):
         colour = scene.accents[int(rng.integers(0, 2))]
@@ -152,22 +159,27 @@ def _paint_space(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> 
     canvas[:] = canvas * (1 - inside[:, :, None]) + planet * inside[:, :, None]
 
 
-def _paint_forest(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_forest(
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+) -> None:
     h, w = canvas.shape[:2]
-    horizon = scene.horizon * h
-    for depth, colour in ((0.6, _mix(scene.accents[2], scene.sky[1], 0.6)), (1.0, scene.accents[2])):
+    for depth, colour in (
+        (0.6, _mix(scene.accents[2], scene.sky[1], 0.6)),
+        (1.0, scene.accents[2]),
+    ):
         x = rng.uniform(-0.05, 0) * w
         while x < w:
             height = rng.uniform(0.2, 0.45) * h * depth
             half = height * rng.uniform(0.22, 0.32)
             base = horizon + (1 - depth) * 0.02 * h + depth * 0.04 * h
-            _fill(canvas, np.array([[x - half, base], [x, base - height], [x + half, base]]), colour)
+            _fill(
+                canvas, np.array([[x - half, base], [x, base - height], [x + half, base]]), colour
+            )
             x += half * rng.uniform(0.8, 1.6)
 
 
-def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
     h, w = canvas.shape[:2]
-    horizon = scene.horizon * h
     glow(canvas, w / 2, horizon, 0.35 * h, 0.3 * h, scene.accents[0], 0.8)
     glow(canvas, w / 2, horizon, 0.12 * h, 0.1 * h, scene.accents[1], 0.6)
     for angle in (rng.uniform(0.2, 0.35), -rng.uniform(0.2, 0.35)):
@@ -180,7 +192,9 @@ def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> N
         _fill(canvas, points, (0.05, 0.025, 0.015))
 
 
-def _paint_abstract(canvas: FloatImage, scene: Scene, rng: np.random.Generator) -> None:
+def _paint_abstract(
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+) -> None:
     h, w = canvas.shape[:2]
     for index in range(6):
         colour = scene.accents[index % len(scene.accents)]
@@ -188,7 +202,7 @@ def _paint_abstract(canvas: FloatImage, scene: Scene, rng: np.random.Generator) 
         glow(canvas, rng.uniform(0, w), rng.uniform(0, h), rx, ry, colour, rng.uniform(0.2, 0.45))
 
 
-_PAINTERS: dict[Setting, Callable[[FloatImage, Scene, np.random.Generator], None]] = {
+_PAINTERS: dict[Setting, Callable[[FloatImage, Scene, np.random.Generator, float], None]] = {
     Setting.SKY: _paint_sky,
     Setting.SEA: _paint_sea,
     Setting.CITY: _paint_city,

@@ -21,6 +21,8 @@ from kinema.engines.preview.scene import RGB, Scene, Setting
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 
+EVERYWHERE = (-1.0, 2.0, -1.0, 2.0)
+"""A region covering the whole world (regions are clamped to it)."""
 _CUTOFF = 0.004
 """Profile values below this become exactly zero (about 3.3 sigma)."""
 
@@ -37,7 +39,8 @@ class Swarm:
     velocity: tuple[float, float]
     """Mean velocity (x right, y down), view heights per second."""
     region: tuple[float, float, float, float]
-    """x0, x1, y0, y1 as fractions of the world canvas: elements wrap around inside it."""
+    """x0, x1, y0, y1 as fractions of the camera's resting view (0..1 spans it; the world
+    reaches a little beyond, see ``EVERYWHERE``). Elements wrap around inside the region."""
     additive: bool = True
     """Lights add; solid things (clouds, birds, leaves) are painted over what is behind."""
     stretch: float = 1.0
@@ -78,35 +81,36 @@ def swarms_for(scene: Scene) -> list[Swarm]:
     """The moving elements of the scene's setting, coloured by its palette."""
     # Settings have three or four accents; cycling them keeps every index valid.
     a = tuple(scene.accents[i % len(scene.accents)] for i in range(4))
-    sky_band = (0.0, 1.0, 0.0, scene.horizon * 0.8)
+    sky_band = (-1.0, 2.0, -0.1, scene.horizon * 0.8)
+    wide = (-1.0, 2.0)
     return {
         Setting.SKY: [
-            Swarm(7, (a[0],), (0.04, 0.08), (0.5, 0.8), (0.02, 0.0), sky_band, False, 2.6),
+            Swarm(10, (a[0],), (0.06, 0.11), (0.8, 1.0), (0.02, 0.0), sky_band, False, 2.4),
             Swarm(5, (a[1],), (0.006, 0.01), (0.8, 1.0), (0.12, -0.01), sky_band, False, 2.0,
                   wobble=0.01),
         ],
         Setting.SEA: [
             Swarm(40, (a[0], a[1]), (0.004, 0.008), (0.3, 0.7), (0.015, 0.0),
-                  (0.0, 1.0, scene.horizon + 0.02, 1.0), stretch=5.0, twinkle=0.7),
+                  (*wide, scene.horizon + 0.02, 1.0), stretch=5.0, twinkle=0.7),
             Swarm(1, (a[2],), (0.015, 0.02), (0.9, 1.0), (0.02, 0.0),
-                  (0.0, 1.0, scene.horizon - 0.02, scene.horizon + 0.01), False, 0.7),
+                  (*wide, scene.horizon - 0.02, scene.horizon + 0.01), False, 0.7),
         ],
         Setting.CITY: [
             Swarm(14, (a[1], (1.0, 0.95, 0.85)), (0.006, 0.009), (0.6, 1.0), (0.18, 0.0),
-                  (0.0, 1.0, scene.horizon + 0.03, scene.horizon + 0.1), stretch=2.5,
+                  (*wide, scene.horizon + 0.03, scene.horizon + 0.1), stretch=2.5,
                   both_ways=True),
             Swarm(20, (a[0], a[2], a[3]), (0.004, 0.008), (0.2, 0.6), (0.0, 0.0),
-                  (0.0, 1.0, scene.horizon - 0.4, scene.horizon), twinkle=0.8),
+                  (*wide, scene.horizon - 0.4, scene.horizon), twinkle=0.8),
         ],
         Setting.SPACE: [
-            Swarm(40, (a[2],), (0.003, 0.006), (0.4, 0.9), (0.0, 0.0), (0, 1, 0, 1), twinkle=1.2),
-            Swarm(1, (a[2], a[1]), (0.008, 0.012), (0.9, 1.0), (0.12, 0.05), (0, 1, 0, 1),
+            Swarm(40, (a[2],), (0.003, 0.006), (0.4, 0.9), (0.0, 0.0), EVERYWHERE, twinkle=1.2),
+            Swarm(1, (a[2], a[1]), (0.008, 0.012), (0.9, 1.0), (0.12, 0.05), EVERYWHERE,
                   stretch=3.0),
         ],
         Setting.FOREST: [
             Swarm(24, (a[0],), (0.005, 0.01), (0.4, 0.9), (0.0, -0.005),
-                  (0.0, 1.0, scene.horizon - 0.3, scene.horizon + 0.2), wobble=0.04, twinkle=0.9),
-            Swarm(10, (a[1],), (0.005, 0.008), (0.7, 0.9), (0.02, 0.06), (0, 1, 0, 1), False,
+                  (*wide, scene.horizon - 0.3, scene.horizon + 0.2), wobble=0.04, twinkle=0.9),
+            Swarm(10, (a[1],), (0.005, 0.008), (0.7, 0.9), (0.02, 0.06), EVERYWHERE, False,
                   1.5, wobble=0.03),
         ],
         Setting.FIRE: [
@@ -117,27 +121,34 @@ def swarms_for(scene: Scene) -> list[Swarm]:
                   (0.3, 0.7, 0.0, scene.horizon), wobble=0.03, fade=True),
         ],
         Setting.ABSTRACT: [
-            Swarm(8, a, (0.06, 0.12), (0.2, 0.4), (0.0, 0.0), (0, 1, 0, 1), wobble=0.12),
-            Swarm(30, a, (0.004, 0.008), (0.5, 0.9), (0.03, -0.02), (0, 1, 0, 1), twinkle=1.5),
+            Swarm(8, a, (0.06, 0.12), (0.2, 0.4), (0.0, 0.0), EVERYWHERE, wobble=0.12),
+            Swarm(30, a, (0.004, 0.008), (0.5, 0.9), (0.03, -0.02), EVERYWHERE, twinkle=1.5),
         ],
     }[scene.setting]  # fmt: skip
 
 
 def overlay_swarms(scene: Scene) -> list[Swarm]:
     """Light-only elements to float over a user's image: the setting's lights, or dust motes."""
-    lights = [s for s in swarms_for(scene) if s.additive and s.count > 1]
+    # Only small lights: big glows would wash over the user's picture.
+    lights = [s for s in swarms_for(scene) if s.additive and s.count > 1 and s.size[1] <= 0.02]
     if lights:
         return lights
     return [Swarm(30, scene.accents[:1] or ((1.0, 1.0, 1.0),), (0.004, 0.008), (0.3, 0.6),
-                  (0.01, -0.01), (0, 1, 0, 1), wobble=0.02, twinkle=0.5)]  # fmt: skip
+                  (0.01, -0.01), EVERYWHERE, wobble=0.02, twinkle=0.5)]  # fmt: skip
 
 
-def spawn(swarm: Swarm, rng: np.random.Generator, world_w: int, world_h: int, unit: float
+def spawn(swarm: Swarm, rng: np.random.Generator, world: tuple[int, int], view: tuple[int, int]
           ) -> Particles:  # fmt: skip
-    """Scatter a swarm's elements; ``unit`` is one view height in world pixels."""
+    """Scatter a swarm's elements over a world of (width, height) pixels around a centred view."""
     n = swarm.count
+    unit = float(view[1])  # one view height
+
+    def to_world(fraction: float, axis: int) -> float:
+        offset = (world[axis] - view[axis]) / 2
+        return float(np.clip(offset + fraction * view[axis], 0, world[axis]))
+
     x0, x1, y0, y1 = swarm.region
-    region = (x0 * world_w, x1 * world_w, y0 * world_h, y1 * world_h)
+    region = (to_world(x0, 0), to_world(x1, 0), to_world(y0, 1), to_world(y1, 1))
 
     def uniform(low: float, high: float) -> Array:
         return rng.uniform(low, high, n).astype(np.float32)
@@ -178,27 +189,38 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
     return x.astype(np.float32), y.astype(np.float32), intensity.astype(np.float32)
 
 
-def splat(frame: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
+def splat(planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
           ) -> None:  # fmt: skip
-    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into ``frame``."""
-    h, w = frame.shape[:2]
+    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into (3, h, w) planes.
+
+    Only the rectangle the elements actually reach is touched.
+    """
+    _, h, w = planes.shape
     ry = np.maximum(p.radius * scale, 0.35)[:, None]
     rx = np.maximum(p.radius * p.stretch * scale, 0.35)[:, None]
     gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx)  # (n, w)
     gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry)  # (n, h)
-    weighted = gy * level[:, None]  # (n, h)
-    colour_rows = (weighted.T[None, :, :] * p.colour.T[:, None, :]).reshape(3 * h, -1)
-    light = (colour_rows @ gx).reshape(3, h, w).transpose(1, 2, 0)
-    if p.additive:
-        frame += light
+    gy *= level[:, None]
+    cols, rows = np.flatnonzero(gx.any(axis=0)), np.flatnonzero(gy.any(axis=0))
+    if cols.size == 0 or rows.size == 0:
         return
-    # Premultiplied "over": cover = Σ alpha; overlapping shapes saturate at full cover.
-    total = weighted.T @ gx
-    frame *= (1.0 - np.minimum(total, 1.0))[:, :, None]
-    frame += light / np.maximum(total, 1.0)[:, :, None]
+    c0, c1, r0, r1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+    gx, gy = gx[:, c0:c1], gy[:, r0:r1]
+    # Rows of the product: colour-weighted row profiles, plus plain coverage for "over".
+    weights = p.colour.T if p.additive else np.vstack([p.colour.T, np.ones_like(p.colour[:, 0])])
+    stacked = (weights[:, None, :] * gy.T[None, :, :]).reshape(-1, gy.shape[0])
+    out = (stacked @ gx).reshape(len(weights), r1 - r0, c1 - c0)
+    target = planes[:, r0:r1, c0:c1]
+    if p.additive:
+        target += out
+        return
+    # Premultiplied "over": coverage is the sum of alphas; overlaps saturate at full cover.
+    light, total = out[:3], out[3]
+    target *= 1.0 - np.minimum(total, 1.0)
+    target += light / np.maximum(total, 1.0)
 
 
 def _profile(grid: Array, centre: Array, sigma: Array) -> Array:
-    values = np.exp(-0.5 * ((grid - centre) / sigma) ** 2).astype(np.float32)
+    values: Array = np.exp(-0.5 * ((grid - centre) / sigma) ** 2).astype(np.float32)
     values[values < _CUTOFF] = 0.0
     return values

@@ -41,15 +41,13 @@ def _ease(t: float) -> float:
     return 0.5 * t + 0.5 * t * t * (3 - 2 * t)
 
 
-def _to_frame(image: FloatImage, width: int, height: int) -> Frame:
-    """Quantise a float image and upscale it to the output size."""
-    np.clip(image, 0.0, 1.0, out=image)
-    small = cv2.convertScaleAbs(image, alpha=255.0)
+def _to_frame(planes: FloatImage, width: int, height: int) -> Frame:
+    """Quantise (3, h, w) float planes to an RGB frame upscaled to the output size."""
+    # convertScaleAbs rounds and saturates above 1; nothing the renderer does goes below 0.
+    small = cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in planes])
     if small.shape[:2] == (height, width):
         return np.ascontiguousarray(small)
-    return np.ascontiguousarray(
-        cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-    )
+    return np.ascontiguousarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC))
 
 
 class TextToVideo:
@@ -61,12 +59,13 @@ class TextToVideo:
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
         world_w = math.ceil(self._iw * _WORLD_MARGIN)
         world_h = math.ceil(self._ih * _WORLD_MARGIN)
-        self._world = paint_backdrop(scene, world_w, world_h)
+        self._world = paint_backdrop(scene, world_w, world_h, self._ih)
         rng = scene.rng("particles")
         swarms = swarms_for(scene)
         if spec.draft:
             swarms = [replace(s, count=max(1, s.count // 2)) for s in swarms]
-        self._particles = [spawn(s, rng, world_w, world_h, float(self._ih)) for s in swarms]
+        world, view = (world_w, world_h), (self._iw, self._ih)
+        self._particles = [spawn(s, rng, world, view) for s in swarms]
         self._vignette = _vignette(self._iw, self._ih)
         # A locked-off camera looks at the middle of the world through a whole-pixel crop.
         self._crop = ((world_w - self._iw) // 2, (world_h - self._ih) // 2)
@@ -80,7 +79,7 @@ class TextToVideo:
             zoom = 1.0
             ox, oy = self._crop
             centre = (ox + self._iw / 2, oy + self._ih / 2)
-            view = self._world[oy : oy + self._ih, ox : ox + self._iw].copy()
+            view = self._world[:, oy : oy + self._ih, ox : ox + self._iw].copy()
         else:
             zoom, centre = self._camera_at(progress)
             matrix = np.array(
@@ -90,12 +89,17 @@ class TextToVideo:
                 ],
                 dtype=np.float64,
             )
-            view = cv2.warpAffine(
-                self._world,
-                matrix,
-                (self._iw, self._ih),
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REFLECT,
+            view = np.stack(
+                [
+                    cv2.warpAffine(
+                        plane,
+                        matrix,
+                        (self._iw, self._ih),
+                        flags=cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REFLECT,
+                    )
+                    for plane in self._world
+                ]
             )
         for particles in self._particles:
             x, y, level = place(particles, seconds)
@@ -106,7 +110,7 @@ class TextToVideo:
         return _to_frame(view, spec.width, spec.height)
 
     def _camera_at(self, progress: float) -> tuple[float, tuple[float, float]]:
-        world_h, world_w = self._world.shape[:2]
+        world_h, world_w = self._world.shape[1:]
         zoom = self._camera.zoom[0] + (self._camera.zoom[1] - self._camera.zoom[0]) * progress
         travel = progress - 0.5  # the move is centred on the middle of the world
         cx = world_w / 2 + self._camera.pan[0] * self._iw * travel
@@ -131,7 +135,7 @@ class ImageToVideo:
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
         rng = scene.rng("overlay")
         self._particles = [
-            spawn(s, rng, self._iw, self._ih, float(self._ih)) for s in overlay_swarms(scene)
+            spawn(s, rng, (self._iw, self._ih), (self._iw, self._ih)) for s in overlay_swarms(scene)
         ]
 
     def frame(self, index: int) -> Frame:
@@ -184,7 +188,7 @@ class ImageToVideo:
     def _add_lights(self, out: Frame, seconds: float, envelope: float) -> None:
         if envelope <= 0.0:
             return
-        layer: FloatImage = np.zeros((self._ih, self._iw, 3), dtype=np.float32)
+        layer: FloatImage = np.zeros((3, self._ih, self._iw), dtype=np.float32)
         for particles in self._particles:
             x, y, level = place(particles, seconds)
             splat(layer, particles, x, y, 1.0, level * np.float32(envelope))
@@ -196,4 +200,4 @@ def _vignette(width: int, height: int) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Gently darkened corners, fixed to the screen (it does not move with the camera)."""
     x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
     y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
-    return (1.0 - 0.22 * (x * x + y * y) ** 1.5).astype(np.float32)[:, :, None]
+    return (1.0 - 0.22 * (x * x + y * y) ** 1.5).astype(np.float32)

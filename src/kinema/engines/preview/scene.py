@@ -88,18 +88,30 @@ class Scene:
 
 
 _SETTING_WORDS: dict[Setting, tuple[str, ...]] = {
-    Setting.SKY: ("sky", "cloud", "sunrise", "dawn", "bird", "fly", "flying", "balloon",
-                  "mountain", "hill", "field", "meadow", "desert", "valley", "wind"),
-    Setting.SEA: ("sea", "ocean", "beach", "wave", "water", "lake", "river", "boat", "ship",
-                  "shore", "surf", "underwater", "island", "coast", "sail", "harbor", "fish"),
-    Setting.CITY: ("city", "street", "night", "building", "skyline", "downtown", "traffic",
-                   "car", "urban", "rain", "cyberpunk", "town", "road", "alley", "tower"),
-    Setting.SPACE: ("space", "star", "galaxy", "planet", "moon", "nebula", "astronaut",
-                    "rocket", "cosmic", "universe", "orbit", "spaceship", "comet"),
-    Setting.FOREST: ("forest", "tree", "wood", "woods", "jungle", "leaf", "leaves", "garden",
-                     "firefly", "fireflies", "nature", "moss", "grass", "flower"),
-    Setting.FIRE: ("fire", "flame", "burning", "campfire", "lava", "volcano", "explosion",
-                   "ember", "candle", "torch", "smoke", "blaze"),
+    Setting.SKY: (
+        "sky", "cloud", "sun", "sunny", "day", "sunrise", "dawn", "bird", "fly", "flying",
+        "balloon", "mountain", "hill", "field", "meadow", "desert", "valley", "wind",
+    ),
+    Setting.SEA: (
+        "sea", "ocean", "beach", "wave", "water", "lake", "river", "boat", "ship", "shore",
+        "surf", "underwater", "island", "coast", "sail", "harbor", "fish",
+    ),
+    Setting.CITY: (
+        "city", "street", "night", "building", "skyline", "downtown", "traffic", "car", "urban",
+        "rain", "cyberpunk", "town", "road", "alley", "tower",
+    ),
+    Setting.SPACE: (
+        "space", "star", "galaxy", "planet", "moon", "nebula", "astronaut", "rocket", "cosmic",
+        "universe", "orbit", "spaceship", "comet",
+    ),
+    Setting.FOREST: (
+        "forest", "tree", "wood", "woods", "jungle", "leaf", "leaves", "garden", "firefly",
+        "fireflies", "nature", "moss", "grass", "flower",
+    ),
+    Setting.FIRE: (
+        "fire", "flame", "burning", "campfire", "lava", "volcano", "explosion", "ember", "candle",
+        "torch", "smoke", "blaze",
+    ),
 }  # fmt: skip
 _SETTING_CJK: dict[Setting, tuple[str, ...]] = {
     Setting.SKY: ("天空", "云", "鸟", "山"),
@@ -110,21 +122,53 @@ _SETTING_CJK: dict[Setting, tuple[str, ...]] = {
     Setting.FIRE: ("火", "焰", "烛"),
 }
 
-_SKY_BLUE = ((0.22, 0.45, 0.85), (0.72, 0.84, 0.97))
-_BASE: dict[Setting, tuple[tuple[RGB, RGB], tuple[RGB, RGB], float, tuple[RGB, ...]]] = {
-    Setting.SKY: (_SKY_BLUE, ((0.36, 0.56, 0.30), (0.18, 0.36, 0.16)), 0.78,
-                  ((1.0, 1.0, 1.0), (0.12, 0.12, 0.16), (1.0, 0.95, 0.75))),
-    Setting.SEA: (((0.33, 0.58, 0.90), (0.86, 0.91, 0.96)), ((0.10, 0.42, 0.62), (0.02, 0.17, 0.34)),
-                  0.52, ((0.92, 0.97, 1.0), (1.0, 0.98, 0.85), (0.95, 0.95, 0.95))),
-    Setting.CITY: (((0.03, 0.03, 0.12), (0.26, 0.11, 0.36)), ((0.06, 0.06, 0.09), (0.02, 0.02, 0.03)),
-                   0.82, ((1.0, 0.85, 0.5), (1.0, 0.22, 0.2), (1.0, 0.2, 0.8), (0.2, 0.9, 1.0))),
-    Setting.SPACE: (((0.0, 0.0, 0.03), (0.03, 0.01, 0.09)), ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
-                    1.0, ((0.55, 0.2, 0.85), (0.15, 0.4, 0.95), (1.0, 1.0, 1.0), (0.85, 0.55, 0.3))),
-    Setting.FOREST: (((0.45, 0.66, 0.56), (0.82, 0.89, 0.72)), ((0.10, 0.26, 0.08), (0.04, 0.12, 0.04)),
-                     0.70, ((0.85, 1.0, 0.4), (0.62, 0.48, 0.12), (0.05, 0.18, 0.07))),
-    Setting.FIRE: (((0.02, 0.0, 0.0), (0.36, 0.07, 0.0)), ((0.08, 0.03, 0.02), (0.02, 0.01, 0.01)),
-                   0.85, ((1.0, 0.45, 0.05), (1.0, 0.8, 0.25), (1.0, 0.2, 0.0))),
-}  # fmt: skip
+
+@dataclass(frozen=True)
+class _Look:
+    sky: tuple[RGB, RGB]
+    ground: tuple[RGB, RGB]
+    horizon: float
+    accents: tuple[RGB, ...]
+
+
+_LOOKS: dict[Setting, _Look] = {
+    Setting.SKY: _Look(
+        sky=((0.22, 0.45, 0.85), (0.72, 0.84, 0.97)),
+        ground=((0.36, 0.56, 0.30), (0.18, 0.36, 0.16)),
+        horizon=0.78,
+        accents=((1.0, 1.0, 1.0), (0.12, 0.12, 0.16), (1.0, 0.95, 0.75)),
+    ),
+    Setting.SEA: _Look(
+        sky=((0.33, 0.58, 0.90), (0.86, 0.91, 0.96)),
+        ground=((0.10, 0.42, 0.62), (0.02, 0.17, 0.34)),
+        horizon=0.52,
+        accents=((0.92, 0.97, 1.0), (1.0, 0.98, 0.85), (0.95, 0.95, 0.95)),
+    ),
+    Setting.CITY: _Look(
+        sky=((0.03, 0.03, 0.12), (0.26, 0.11, 0.36)),
+        ground=((0.06, 0.06, 0.09), (0.02, 0.02, 0.03)),
+        horizon=0.82,
+        accents=((1.0, 0.85, 0.5), (1.0, 0.22, 0.2), (1.0, 0.2, 0.8), (0.2, 0.9, 1.0)),
+    ),
+    Setting.SPACE: _Look(
+        sky=((0.0, 0.0, 0.03), (0.03, 0.01, 0.09)),
+        ground=((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)),
+        horizon=1.0,
+        accents=((0.55, 0.2, 0.85), (0.15, 0.4, 0.95), (1.0, 1.0, 1.0), (0.85, 0.55, 0.3)),
+    ),
+    Setting.FOREST: _Look(
+        sky=((0.45, 0.66, 0.56), (0.82, 0.89, 0.72)),
+        ground=((0.10, 0.26, 0.08), (0.04, 0.12, 0.04)),
+        horizon=0.70,
+        accents=((0.85, 1.0, 0.4), (0.62, 0.48, 0.12), (0.05, 0.18, 0.07)),
+    ),
+    Setting.FIRE: _Look(
+        sky=((0.02, 0.0, 0.0), (0.36, 0.07, 0.0)),
+        ground=((0.08, 0.03, 0.02), (0.02, 0.01, 0.01)),
+        horizon=0.85,
+        accents=((1.0, 0.45, 0.05), (1.0, 0.8, 0.25), (1.0, 0.2, 0.0)),
+    ),
+}
 _SOUND: dict[Setting, Sound] = {
     Setting.SKY: Sound(196.0, (0, 4, 7, 14), 900.0, 0.35, 0.08, 0.0),
     Setting.SEA: Sound(146.8, (0, 7, 12, 16), 1400.0, 0.6, 0.11, 0.0),
@@ -171,16 +215,13 @@ def choose_scene(spec: RenderSpec) -> Scene:
     key = hashlib.blake2b(f"{spec.prompt}\0{spec.seed}".encode(), digest_size=32).digest()
     setting = _pick_setting(words, text)
     rng = np.random.default_rng(int.from_bytes(key[:8], "little"))
-    if setting is Setting.ABSTRACT:
-        sky, ground, horizon, accents = _abstract_palette(key)
-    else:
-        sky, ground, horizon, accents = _BASE[setting]
+    look = _abstract_look(key) if setting is Setting.ABSTRACT else _LOOKS[setting]
     scene = Scene(
         setting=setting,
-        sky=sky,
-        ground=ground,
-        horizon=horizon,
-        accents=accents,
+        sky=look.sky,
+        ground=look.ground,
+        horizon=look.horizon,
+        accents=look.accents,
         camera=Camera() if spec.camera_fixed else _camera(" ".join(words), spec, rng),
         sound=_SOUND[setting],
         key=key,
@@ -223,9 +264,7 @@ def _camera(phrase_text: str, spec: RenderSpec, rng: np.random.Generator) -> Cam
     return Camera(pan=(x * pan_amount, y * pan_amount * 0.5), zoom=zoom)
 
 
-def _abstract_palette(
-    key: bytes,
-) -> tuple[tuple[RGB, RGB], tuple[RGB, RGB], float, tuple[RGB, ...]]:
+def _abstract_look(key: bytes) -> _Look:
     """Colours for prompts with no known setting, derived from the prompt so each differs."""
     hue = key[0] / 255.0
     spread = 0.08 + key[1] / 255.0 * 0.3
@@ -236,7 +275,7 @@ def _abstract_palette(
 
     sky = (hsv(hue, 0.7, 0.18), hsv(hue + spread, 0.6, 0.45))
     accents = tuple(hsv(hue + spread * k + 0.5 * (k % 2), 0.75, 0.95) for k in range(4))
-    return sky, sky, 1.0, accents
+    return _Look(sky=sky, ground=sky, horizon=1.0, accents=accents)
 
 
 def _tinted(scene: Scene, tints: list[RGB], amount: float) -> Scene:

@@ -8,7 +8,7 @@ from kinema.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through kinema.store.migrate.upgrade (or `kinema db upgrade`)")
+    raise RuntimeError("run migrations through kinema.store.migrate.upgrade")
 
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():

@@ -65,9 +65,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_tasks_queue", "tasks", ["status", "priority", "created_at"])
     op.create_index("ix_tasks_account_created", "tasks", ["account_id", "created_at"])
-    op.create_index(
-        "ux_tasks_idempotency", "tasks", ["account_id", "idempotency_key"], unique=True
-    )
+    op.create_index("ux_tasks_idempotency", "tasks", ["account_id", "idempotency_key"], unique=True)
     op.create_table(
         "meta",
         sa.Column("name", sa.String(80), primary_key=True),
