@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +27,7 @@ from kinema.api.app import build_services, create_app
 from kinema.api.deps import Services
 from kinema.cli import new_api_key
 from kinema.config import Settings
+from kinema.worker.pool import settings_env
 from kinema.worker.runner import Worker
 
 TERMINAL = {"succeeded", "failed", "expired", "cancelled"}
@@ -70,7 +75,8 @@ class LiveService:
 @contextmanager
 def start_service(data_dir: Path, workers: int = 1, **overrides: Any) -> Iterator[LiveService]:
     """Run the real app with uvicorn on a free port, plus ``workers`` worker threads."""
-    settings = Settings(data_dir=data_dir, allow_private_urls=True, workers=workers, **overrides)
+    overrides.setdefault("allow_private_urls", True)
+    settings = Settings(data_dir=data_dir, workers=workers, **overrides)
     services = build_services(settings)
     port = free_port()
     config = uvicorn.Config(
@@ -92,6 +98,10 @@ def start_service(data_dir: Path, workers: int = 1, **overrides: Any) -> Iterato
         worker_thread = threading.Thread(target=worker.run, daemon=True)
         worker_thread.start()
         threads.append(worker_thread)
+    for worker in live.workers:
+        # Starting an engine child imports numpy, PyAV and OpenCV: slow on a loaded machine.
+        if not worker.ready.wait(120):
+            raise RuntimeError("test worker did not start")
     try:
         yield live
     finally:
@@ -116,3 +126,68 @@ def png_data_uri(width: int, height: int, colour: tuple[int, int, int] | None = 
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def spawn_worker(settings: Settings, name: str = "test") -> subprocess.Popen[bytes]:
+    """A real ``kinema worker`` process with ``settings`` (passed as KINEMA_* variables)."""
+    env = {**os.environ, **settings_env(settings)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kinema", "worker", "--name", name],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def output_attempts(live: LiveService, task_id: str) -> list[str]:
+    """The attempt folders holding output files of a task (exactly one after a success)."""
+    folder = live.settings.artifacts_dir / "outputs" / task_id
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@contextmanager
+def serve(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """Run ``kinema serve``; yields its base URL and the stdout lines read before it was ready."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kinema", "serve", "--port", str(port), "--data-dir",
+         str(data_dir), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "kinema serve exited early"
+            assert time.monotonic() < deadline, "kinema serve did not become ready"
+            time.sleep(0.1)
+        yield base, lines
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+        lines.extend(out.splitlines())
+        assert process.returncode == 0
+
+
+def kinema_keys_create(data_dir: Path) -> str:
+    """Run ``kinema keys create`` and return the key it printed on its last line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kinema", "keys", "create", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from kinema.media.probe import probe
-from tests.support import free_port
+from tests.support import serve
 
 KEY_LINE = re.compile(r"^sk-[A-Za-z0-9_-]{48}$")
 LITE = "seedance-1-0-lite-t2v-250428"
@@ -48,37 +44,6 @@ def test_models_says_what_the_preview_engine_is() -> None:
     assert LITE in result.stdout and "not a neural network" in result.stdout
 
 
-@contextmanager
-def serve(data_dir: Path, *extra: str) -> Iterator[tuple[str, list[str]]]:
-    """Run ``kinema serve``; yields its base URL and the stdout lines read before it was ready."""
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kinema", "serve", "--port", str(port), "--data-dir",
-         str(data_dir), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "kinema serve exited early"
-            assert time.monotonic() < deadline, "kinema serve did not become ready"
-            time.sleep(0.1)
-        yield base, lines
-    finally:
-        process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=30)
-        lines.extend(out.splitlines())
-        assert process.returncode == 0
-
-
 def test_serve_end_to_end(tmp_path: Path) -> None:
     with serve(tmp_path) as (base, lines):
         pass
@@ -86,9 +51,10 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
     assert len(keys) == 1, lines
     key = keys[0].strip()
     headers = {"Authorization": key}
-    with serve(tmp_path, "--workers", "1") as (base, _), httpx.Client(
-        base_url=base, headers=headers, timeout=30
-    ) as client:
+    with (
+        serve(tmp_path, "--workers", "1") as (base, _),
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+    ):
         submitted = client.post(f"/api/v3/bytedance/{LITE}/text-to-video",
                                 json={"prompt": "golden hour over hills", "resolution": "480p",
                                       "duration": 2})  # fmt: skip

@@ -6,6 +6,7 @@ import logging
 import secrets
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +77,7 @@ def serve(
 
     from kinema.api.app import build_services, create_app
     from kinema.worker.pool import WorkerPool
+    from kinema.worker.reaper import Reaper
 
     _setup_logging()
     settings = _settings(data_dir=data_dir, db=db, workers=workers)
@@ -88,6 +90,9 @@ def serve(
         console.print(key, highlight=False, soft_wrap=True)
     pool = WorkerPool(settings, settings.workers)
     pool.start()
+    # The serve process reaps too, so overdue tasks expire even with --workers 0.
+    background_stop = threading.Event()
+    Reaper(settings, services.store, services.artifacts).start(background_stop)
     config = uvicorn.Config(
         create_app(settings, services), host=host, port=port, log_level="info",
         timeout_graceful_shutdown=5,
@@ -99,6 +104,7 @@ def serve(
     try:
         uvicorn.Server(config).run()
     finally:
+        background_stop.set()
         pool.stop()
         services.store.close()
 

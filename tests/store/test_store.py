@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     if request.param == "postgresql":
         # One database serves the whole session: start each test from empty tables.
         with store.engine.begin() as conn:
-            conn.execute(sa.text("TRUNCATE tasks, api_keys, accounts, meta"))
+            conn.execute(sa.text("TRUNCATE outbox, tasks, api_keys, accounts, meta"))
     yield store
     store.close()
 
@@ -197,3 +197,91 @@ def test_concurrent_claims_never_share_a_task(store: SqlStore) -> None:
 def test_meta_value_is_created_once(store: SqlStore) -> None:
     assert store.get_or_create_meta("secret", "first") == "first"
     assert store.get_or_create_meta("secret", "second") == "first"
+
+
+def test_accounts_take_turns_at_equal_priority(store: SqlStore) -> None:
+    busy, quiet = store.create_account("busy"), store.create_account("quiet")
+    for index in range(100):
+        store.create_task(new_task(busy.id, f"busy-{index:03d}"))
+    store.create_task(new_task(quiet.id, "quiet-0"))
+    order = []
+    for _ in range(3):
+        claim = store.claim("w", 30)
+        assert claim is not None
+        order.append(claim.task.id)
+    # The quiet account's single task does not wait behind the busy account's hundred.
+    assert order == ["busy-000", "quiet-0", "busy-001"]
+
+
+def test_priority_beats_turns(store: SqlStore) -> None:
+    first, second = store.create_account("first"), store.create_account("second")
+    store.create_task(new_task(first.id, "a-low"))
+    store.create_task(new_task(second.id, "b-low"))
+    store.create_task(new_task(first.id, "a-high", priority=9))
+    claims = [store.claim("w", 30) for _ in range(3)]
+    assert [c.task.id for c in claims if c] == ["a-high", "b-low", "a-low"]
+
+
+def test_lost_leases_are_requeued_with_backoff_then_failed(store: SqlStore) -> None:
+    account = store.create_account("a")
+    store.create_task(new_task(account.id, "t1"))
+    claim = store.claim("w", -1)  # a lease that is already over: the worker "died"
+    assert claim is not None
+    assert store.requeue_lost_leases() == (1, 0)
+    task = store.get_task("t1")
+    assert task is not None and task.status is TaskStatus.QUEUED and task.attempts == 1
+    assert store.heartbeat(claim, 30, 0.5) is None  # the dead worker's lease is gone
+    with store.engine.begin() as conn:  # skip the backoff
+        conn.execute(sa.text("UPDATE tasks SET available_at = 0"))
+    second = store.claim("w2", -1)
+    assert second is not None and second.task.attempts == 2
+    assert store.requeue_lost_leases() == (0, 1)
+    failed = store.get_task("t1")
+    assert failed is not None and failed.status is TaskStatus.FAILED
+    assert failed.error_message is not None and "stopped responding" in failed.error_message
+
+
+def test_expire_overdue(store: SqlStore) -> None:
+    account = store.create_account("a")
+    store.create_task(new_task(account.id, "t1"))
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE tasks SET expires_at = 0"))
+    assert store.claim("w", 30) is None  # an overdue task is never started
+    assert store.expire_overdue() == 1
+    task = store.get_task("t1")
+    assert task is not None and task.status is TaskStatus.EXPIRED
+
+
+def test_cancel_request_on_a_running_task(store: SqlStore) -> None:
+    account = store.create_account("a")
+    store.create_task(new_task(account.id, "t1"))
+    claim = store.claim("w", 30)
+    assert claim is not None
+    assert store.cancel_requested(claim) is False
+    task = store.request_cancel("t1", account.id)
+    assert task is not None and task.status is TaskStatus.RUNNING and task.cancel_requested
+    assert store.cancel_requested(claim) is True
+    assert store.heartbeat(claim, 30, 0.2) is True
+    assert store.cancel_running(claim, 10)
+    done = store.get_task("t1")
+    assert done is not None and done.status is TaskStatus.CANCELLED
+
+
+def test_callbacks_are_written_with_each_status_change(store: SqlStore) -> None:
+    store.render_callback = lambda task: {"id": task.id, "status": task.status.value}
+    account = store.create_account("a")
+    request = parse_request(
+        CATALOG, Submission(LITE, "a cat", {"callback_url": "https://example.com/hook"})
+    )
+    store.create_task(NewTask("t1", account.id, request, "preview", max_attempts=1))
+    store.create_task(new_task(account.id, "no-callback"))
+    claim = store.claim("w", 30, models=(LITE,))
+    assert claim is not None and claim.task.id == "t1"
+    store.complete(claim, TaskOutputs("k"), 1)
+    states = store.callback_states("t1")
+    assert [s.event for s in states] == ["queued", "running", "succeeded"]
+    assert store.callback_states("no-callback") == []
+    due = store.claim_callbacks("dispatcher", 10, 30)
+    assert [c.payload["status"] for c in due] == ["queued", "running", "succeeded"]
+    assert all(c.secret == account.webhook_secret for c in due)
+    assert store.claim_callbacks("other", 10, 30) == []  # leased to the first dispatcher

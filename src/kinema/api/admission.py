@@ -42,6 +42,7 @@ async def admit(
     account: Account,
     submission: Submission,
     idempotency_key: str | None,
+    base_url: str | None = None,
 ) -> Task:
     """Validate and store a submission; returns the (new or, for a repeated key, earlier) task."""
     if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
@@ -66,6 +67,7 @@ async def admit(
         engine=model.engine,
         max_attempts=services.settings.max_attempts,
         idempotency_key=idempotency_key or None,
+        base_url=base_url,
     )
     task, _created = await run_in_threadpool(
         store.create_task, new, services.settings.max_queued_per_account

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,11 +13,14 @@ from kinema import __version__
 from kinema.api.deps import Services
 from kinema.api.errors import install_error_handlers
 from kinema.api.routes import ark, files, gptproto, health
+from kinema.api.views import Links, ark_task
 from kinema.artifacts.local import LocalArtifacts
 from kinema.artifacts.signing import UrlSigner
 from kinema.config import Settings
 from kinema.domain.catalog import Catalog
+from kinema.store.base import Task
 from kinema.store.sql import SqlStore
+from kinema.store.transitions import CallbackRenderer
 
 URL_SIGNING_SECRET = "url_signing_secret"
 
@@ -25,14 +29,25 @@ def build_services(settings: Settings) -> Services:
     """Open the store (migrating it) and everything else a request needs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlStore(settings.database_url)
-    secret = store.get_or_create_meta(URL_SIGNING_SECRET, secrets.token_urlsafe(48))
+    signer = UrlSigner(store.get_or_create_meta(URL_SIGNING_SECRET, secrets.token_urlsafe(48)))
+    store.render_callback = callback_renderer(settings, signer)
     return Services(
         settings=settings,
         store=store,
         catalog=Catalog(),
         artifacts=LocalArtifacts(settings.artifacts_dir),
-        signer=UrlSigner(secret),
+        signer=signer,
     )
+
+
+def callback_renderer(settings: Settings, signer: UrlSigner) -> CallbackRenderer:
+    """Callbacks carry the Ark task object, with links on the base URL the task came in on."""
+
+    def render(task: Task) -> dict[str, Any]:
+        base = settings.public_url or task.base_url or "http://127.0.0.1"
+        return ark_task(task, Links(base.rstrip("/"), signer, settings.output_ttl_seconds))
+
+    return render
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

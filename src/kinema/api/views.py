@@ -83,6 +83,8 @@ def gptproto_data(
     }
     if queue_position is not None:
         data["queue_position"] = queue_position
+    if task.cancel_requested and task.status is TaskStatus.RUNNING:
+        data["cancel_requested"] = True
     if task.status is TaskStatus.SUCCEEDED:
         tokens = task.request.usage_tokens
         data["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}

@@ -78,6 +78,8 @@ class Task:
     outputs: TaskOutputs | None = None
     idempotency_key: str | None = None
     cancel_requested: bool = False
+    base_url: str | None = None
+    """The base URL the task was submitted on (links in callbacks are built from it)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class NewTask:
     engine: str
     max_attempts: int
     idempotency_key: str | None = None
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)

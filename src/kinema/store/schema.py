@@ -17,6 +17,8 @@ accounts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("webhook_secret", sa.String(80), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # When a worker last claimed one of the account's tasks: accounts take turns by it.
+    sa.Column("last_claimed_at", sa.Float, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -62,7 +64,12 @@ tasks = sa.Table(
     sa.Column("error_code", sa.String(80), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("outputs", sa.JSON, nullable=True),
+    # The base URL the task was submitted on, for links in callbacks sent by other processes.
+    sa.Column("base_url", sa.String(500), nullable=True),
+    sa.Column("files_purged", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_tasks_queue", "status", "priority", "created_at"),
+    sa.Index("ix_tasks_lease", "status", "lease_expires_at"),
+    sa.Index("ix_tasks_finished", "finished_at"),
     sa.Index("ix_tasks_account_created", "account_id", "created_at"),
     sa.Index("ux_tasks_idempotency", "account_id", "idempotency_key", unique=True),
 )
@@ -74,3 +81,24 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 """Installation-wide values shared by every process (e.g. the URL signing secret)."""
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.String(40), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("lease_owner", sa.String(80), nullable=True),
+    sa.Column("lease_expires_at", sa.Float, nullable=True),
+    sa.Column("delivered_at", sa.Float, nullable=True),
+    sa.Column("dead_at", sa.Float, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index("ix_outbox_due", "delivered_at", "dead_at", "next_attempt_at"),
+)
+"""Callback deliveries, written in the same transaction as the status change they report."""

@@ -20,8 +20,10 @@ from kinema.artifacts.base import ArtifactStore, output_key
 from kinema.config import Settings
 from kinema.store.base import Claim, TaskOutputs
 from kinema.store.sql import SqlStore
+from kinema.store.wakeup import TaskWakeup
 from kinema.worker.engine_process import EngineProcess, EngineProcessDied
 from kinema.worker.events import Cancel, Done, Failed, Generate, Progress
+from kinema.worker.reaper import Reaper
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class _Running:
     claim: Claim
     started: float = field(default_factory=time.monotonic)
     progress: float = 0.0
+    cancel_deadline: float | None = None
+    """Set once a cancel was sent to the engine: kill it if it has not stopped by then."""
 
 
 class Worker:
@@ -61,6 +65,8 @@ class Worker:
         self.models = models
         self.owner = owner or worker_id()
         self.stop = threading.Event()
+        self.ready = threading.Event()
+        """Set once the engine child has started and the worker takes tasks."""
         self.engine = EngineProcess()
         self.staging = settings.data_dir / "staging"
         self.parent_pid = parent_pid
@@ -69,14 +75,18 @@ class Worker:
         """The main loop: claim, execute, repeat; idle polling when the queue is empty."""
         self.engine.start()
         log.info("worker %s ready (engine pid %s)", self.owner, self.engine.pid)
+        self.ready.set()
+        Reaper(self.settings, self.store, self.artifacts).start(self.stop)
+        wakeup = TaskWakeup(self.store.url, self.settings.idle_poll_seconds)
         try:
             while not self.stop.is_set():
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
                     log.warning("the serving process is gone; stopping")
                     break
                 if not self.run_once():
-                    self.stop.wait(self.settings.idle_poll_seconds)
+                    wakeup.wait(self.stop)
         finally:
+            wakeup.close()
             self.engine.stop()
 
     def run_once(self) -> bool:
@@ -128,8 +138,11 @@ class Worker:
         )
 
     def _supervise(self, running: _Running) -> None:
-        """Relay progress, renew the lease, and finish the task when the child answers."""
-        next_beat = time.monotonic() + self.settings.heartbeat_seconds
+        """Relay progress, renew the lease, pass on a cancel, and finish the task."""
+        settings = self.settings
+        now = time.monotonic()
+        next_beat = now + settings.heartbeat_seconds
+        next_cancel_check = now + settings.cancel_poll_seconds
         while True:
             if self.engine.poll(_POLL_SECONDS):
                 event = self.engine.recv()
@@ -144,17 +157,29 @@ class Worker:
             if self.stop.is_set():
                 self._hand_back(running)
                 return
-            if time.monotonic() >= next_beat:
-                next_beat = time.monotonic() + self.settings.heartbeat_seconds
+            now = time.monotonic()
+            if running.cancel_deadline is not None and now > running.cancel_deadline:
+                log.warning("engine ignored the cancel of %s; killing it", running.claim.task.id)
+                self.engine.kill()
+                self.store.cancel_running(running.claim, self._elapsed_ms(running))
+                return
+            cancel: bool | None = False
+            if now >= next_beat:
+                next_beat = now + settings.heartbeat_seconds
                 cancel = self.store.heartbeat(
-                    running.claim, self.settings.lease_seconds, running.progress
+                    running.claim, settings.lease_seconds, running.progress
                 )
-                if cancel is None:
-                    log.warning("lost the lease on %s; abandoning it", running.claim.task.id)
-                    self.engine.kill()
-                    return
-                if cancel:
-                    self.engine.send(Cancel(running.claim.task.id))
+            elif now >= next_cancel_check:
+                next_cancel_check = now + settings.cancel_poll_seconds
+                cancel = self.store.cancel_requested(running.claim)
+            if cancel is None:
+                # Lost the lease (expired, or the task was expired or requeued): stop at once.
+                log.warning("lost the lease on %s; abandoning it", running.claim.task.id)
+                self.engine.kill()
+                return
+            if cancel and running.cancel_deadline is None:
+                running.cancel_deadline = now + settings.cancel_grace_seconds
+                self.engine.send(Cancel(running.claim.task.id))
 
     def _elapsed_ms(self, running: _Running) -> int:
         return int((time.monotonic() - running.started) * 1000)
@@ -175,8 +200,12 @@ class Worker:
             self.artifacts.delete_prefix(f"outputs/{task.id}/{task.attempts}/")
 
     def _fail(self, running: _Running, failed: Failed) -> None:
-        if failed.cancelled and self.stop.is_set():
-            self._hand_back(running)
+        if failed.cancelled:
+            if self.stop.is_set():
+                self._hand_back(running)
+            else:
+                self.store.cancel_running(running.claim, self._elapsed_ms(running))
+                log.info("%s cancelled", running.claim.task.id)
             return
         self.store.fail(running.claim, failed.code, failed.message, self._elapsed_ms(running))
         log.info("%s failed: %s", running.claim.task.id, failed.message)

@@ -31,7 +31,8 @@ async def create_task(
 ) -> dict[str, str]:
     """Create a generation task; answers its id."""
     body = await json_object(request, services.settings.max_body_bytes)
-    task = await admit(services, account, ark_submission(body), idempotency_key)
+    base_url = links_for(request, services).base_url
+    task = await admit(services, account, ark_submission(body), idempotency_key, base_url)
     return {"id": task.id}
 
 

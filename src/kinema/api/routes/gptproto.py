@@ -12,7 +12,7 @@ from kinema.api.body import json_object
 from kinema.api.deps import AccountDep, ServicesDep, links_for
 from kinema.api.submission import GPTPROTO_MODES, gptproto_submission
 from kinema.api.views import gptproto_data, gptproto_envelope
-from kinema.domain.errors import InvalidParameter, NotFound, TaskNotFound
+from kinema.domain.errors import InvalidParameter, InvalidState, NotFound, TaskNotFound
 from kinema.domain.task import TaskStatus
 from kinema.store.base import Task
 
@@ -49,7 +49,7 @@ async def submit(
     if sync is not None and not isinstance(sync, bool):
         raise InvalidParameter("enable_sync_mode", "enable_sync_mode must be a boolean")
     task = await admit(services, account, gptproto_submission(body, model, mode),
-                       idempotency_key)  # fmt: skip
+                       idempotency_key, links_for(request, services).base_url)  # fmt: skip
     if sync:
         task = await wait_until_terminal(services, task)
     return await _view(request, services, task)
@@ -63,4 +63,18 @@ async def result(
     task = await run_in_threadpool(services.store.get_task, task_id, account.id)
     if task is None:
         raise TaskNotFound(task_id)
+    return await _view(request, services, task)
+
+
+@router.post("/api/v3/predictions/{task_id}/cancel")
+async def cancel(
+    task_id: str, request: Request, services: ServicesDep, account: AccountDep
+) -> dict[str, object]:
+    """Cancel a task (a Kinema extension): a queued task at once, a running one as soon as its
+    engine stops (between frames or steps); the answer shows the task as it then is."""
+    task = await run_in_threadpool(services.store.request_cancel, task_id, account.id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.status.terminal and task.status is not TaskStatus.CANCELLED:
+        raise InvalidState(f"task {task_id} has already finished ({task.status.value})")
     return await _view(request, services, task)

@@ -1,0 +1,229 @@
+"""The queue: claiming tasks with leases, heartbeats, and finishing them — every write fenced.
+
+Claims are fair: the highest priority first; among equal priorities the account whose task was
+claimed longest ago goes next (accounts take turns), then the oldest task of that account.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from kinema.domain.task import TaskStatus
+from kinema.store.base import Claim, TaskOutputs
+from kinema.store.engine import read_transaction, write_transaction
+from kinema.store.records import TaskRecords
+from kinema.store.schema import accounts, tasks
+
+LEASE_CLEARED: dict[str, Any] = {"lease_owner": None, "lease_token": None, "lease_expires_at": None}
+
+
+class Queue(TaskRecords):
+    """The workers' half of the TaskStore contract."""
+
+    def claim(self, owner: str, lease_seconds: float, models: Sequence[str] = ()) -> Claim | None:
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            query = (
+                sa.select(tasks.c.id, tasks.c.account_id)
+                .join(accounts, accounts.c.id == tasks.c.account_id)
+                .where(
+                    tasks.c.status == TaskStatus.QUEUED.value,
+                    tasks.c.available_at <= now,
+                    tasks.c.expires_at > now,
+                )
+                .order_by(
+                    tasks.c.priority.desc(),
+                    sa.func.coalesce(accounts.c.last_claimed_at, 0.0),
+                    tasks.c.created_at,
+                    tasks.c.id,
+                )
+                .limit(1)
+                .with_for_update(skip_locked=True, of=tasks)
+            )
+            if models:
+                query = query.where(tasks.c.model.in_(list(models)))
+            picked = conn.execute(query).first()
+            if picked is None:
+                return None
+            token = secrets.token_hex(16)
+            (task,) = self._transition(
+                conn,
+                tasks.c.id == picked.id,
+                TaskStatus.RUNNING,
+                now,
+                lease_owner=owner,
+                lease_token=token,
+                lease_expires_at=now + lease_seconds,
+                attempts=tasks.c.attempts + 1,
+                started_at=sa.func.coalesce(tasks.c.started_at, now),
+                progress=0.0,
+                cancel_requested=False,
+            )
+            # Task row first, then the account row (the lock order used everywhere).
+            conn.execute(
+                accounts.update()
+                .where(accounts.c.id == picked.account_id)
+                .values(last_claimed_at=now)
+            )
+            return Claim(task=task, owner=owner, token=token)
+
+    def _fenced(self, claim: Claim) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            tasks.c.id == claim.task.id,
+            tasks.c.status == TaskStatus.RUNNING.value,
+            tasks.c.lease_owner == claim.owner,
+            tasks.c.lease_token == claim.token,
+        )
+
+    def heartbeat(self, claim: Claim, lease_seconds: float, progress: float) -> bool | None:
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            row = conn.execute(
+                tasks.update()
+                .where(self._fenced(claim))
+                .values(lease_expires_at=now + lease_seconds, progress=progress)
+                .returning(tasks.c.cancel_requested)
+            ).first()
+            return None if row is None else bool(row.cancel_requested)
+
+    def cancel_requested(self, claim: Claim) -> bool | None:
+        """A cheap read between heartbeats: None if the lease is lost, else the cancel flag."""
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(sa.select(tasks.c.cancel_requested).where(self._fenced(claim)))
+            flag = row.scalar()
+        return None if flag is None else bool(flag)
+
+    def complete(self, claim: Claim, outputs: TaskOutputs, execution_ms: int) -> bool:
+        return self._finish(
+            claim,
+            TaskStatus.SUCCEEDED,
+            outputs=outputs.to_json(),
+            progress=1.0,
+            execution_ms=execution_ms,
+        )
+
+    def fail(self, claim: Claim, code: str, message: str, execution_ms: int) -> bool:
+        return self._finish(
+            claim,
+            TaskStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            execution_ms=execution_ms,
+        )
+
+    def cancel_running(self, claim: Claim, execution_ms: int) -> bool:
+        """running → cancelled once the engine stopped, fenced by the lease."""
+        return self._finish(claim, TaskStatus.CANCELLED, execution_ms=execution_ms)
+
+    def _finish(self, claim: Claim, status: TaskStatus, **values: Any) -> bool:
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            changed = self._transition(
+                conn, self._fenced(claim), status, now, finished_at=now, **LEASE_CLEARED, **values
+            )
+            return bool(changed)
+
+    def release(
+        self, claim: Claim, *, retry_delay: float, reason: str, count_attempt: bool = True
+    ) -> TaskStatus | None:
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            row = conn.execute(
+                sa.select(tasks.c.attempts, tasks.c.max_attempts).where(self._fenced(claim))
+            ).first()
+            if row is None:
+                return None
+            where = tasks.c.id == claim.task.id
+            if count_attempt and row.attempts >= row.max_attempts:
+                self._transition(
+                    conn, where, TaskStatus.FAILED, now, finished_at=now, **LEASE_CLEARED,
+                    error_code="InternalServiceError",
+                    error_message=f"{reason} (gave up after {row.attempts} attempts)",
+                )  # fmt: skip
+                return TaskStatus.FAILED
+            self._transition(
+                conn, where, TaskStatus.QUEUED, now, **LEASE_CLEARED,
+                available_at=now + retry_delay, progress=0.0,
+                attempts=row.attempts if count_attempt else row.attempts - 1,
+            )  # fmt: skip
+            self._notify_new_task(conn)
+            return TaskStatus.QUEUED
+
+    def requeue_lost_leases(self, max_backoff: float = 60.0) -> tuple[int, int]:
+        """Requeue running tasks whose lease expired (a worker died or hung), with backoff;
+        fail those that used all their attempts. Returns (requeued, failed)."""
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            lost = conn.execute(
+                sa.select(tasks.c.id, tasks.c.attempts, tasks.c.max_attempts).where(
+                    tasks.c.status == TaskStatus.RUNNING.value, tasks.c.lease_expires_at < now
+                )
+            ).all()
+            requeued = failed = 0
+            for row in lost:
+                where = sa.and_(tasks.c.id == row.id, tasks.c.status == TaskStatus.RUNNING.value)
+                if row.attempts >= row.max_attempts:
+                    failed += len(self._transition(
+                        conn, where, TaskStatus.FAILED, now, finished_at=now, **LEASE_CLEARED,
+                        error_code="InternalServiceError",
+                        error_message="the worker running the task stopped responding "
+                        f"(gave up after {row.attempts} attempts)",
+                    ))  # fmt: skip
+                else:
+                    delay = min(2.0 ** (row.attempts - 1), max_backoff)
+                    requeued += len(self._transition(
+                        conn, where, TaskStatus.QUEUED, now, **LEASE_CLEARED,
+                        available_at=now + delay, progress=0.0,
+                    ))  # fmt: skip
+            if requeued:
+                self._notify_new_task(conn)
+            return requeued, failed
+
+    def expire_overdue(self) -> int:
+        """queued/running → expired for tasks past ``execution_expires_after``."""
+        unfinished = [TaskStatus.QUEUED.value, TaskStatus.RUNNING.value]
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            expired = self._transition(
+                conn,
+                sa.and_(tasks.c.status.in_(unfinished), tasks.c.expires_at <= now),
+                TaskStatus.EXPIRED,
+                now,
+                finished_at=now,
+                error_code="TaskExpired",
+                error_message="the task did not finish within its execution_expires_after",
+                **LEASE_CLEARED,
+            )
+            return len(expired)
+
+    def outputs_past(self, lifetime_seconds: float) -> list[str]:
+        """Mark the outputs of tasks finished more than ``lifetime_seconds`` ago as purged and
+        return those tasks' ids (the caller deletes the files)."""
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            rows = conn.execute(
+                tasks.update()
+                .where(
+                    tasks.c.finished_at < now - lifetime_seconds,
+                    tasks.c.files_purged == sa.false(),
+                )
+                .values(files_purged=True)
+                .returning(tasks.c.id)
+            ).all()
+            return [row.id for row in rows]
+
+    def delete_records_past(self, lifetime_seconds: float) -> list[str]:
+        """Delete finished task records created more than ``lifetime_seconds`` ago; their ids."""
+        terminal = [s.value for s in TaskStatus if s.terminal]
+        with write_transaction(self.engine) as conn:
+            now = self._clock(conn)
+            rows = conn.execute(
+                tasks.delete()
+                .where(tasks.c.status.in_(terminal), tasks.c.created_at < now - lifetime_seconds)
+                .returning(tasks.c.id)
+            ).all()
+            return [row.id for row in rows]
