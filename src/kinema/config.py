@@ -30,7 +30,13 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(5.0, gt=0)
     max_attempts: int = Field(3, ge=1)
     idle_poll_seconds: float = Field(0.05, gt=0)
-    """How often an idle worker looks for work."""
+    """How often an idle worker looks for work (PostgreSQL also wakes it by NOTIFY)."""
+    cancel_poll_seconds: float = Field(0.25, gt=0)
+    """How often a busy worker checks whether its task was cancelled."""
+    cancel_grace_seconds: float = Field(10.0, gt=0)
+    """How long an engine may take to stop after a cancel before its process is killed."""
+    reap_interval_seconds: float = Field(5.0, gt=0)
+    """How often lost leases, overdue tasks and old files are dealt with."""
 
     output_ttl_seconds: int = Field(86_400, ge=60)
     """How long output files (and their signed URLs) live."""
@@ -52,6 +58,18 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(15.0, gt=0)
     max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+
+    callback_timeout_seconds: float = Field(5.0, gt=0)
+    """How long a callback receiver has to answer 2xx before the attempt counts as failed."""
+    callback_max_attempts: int = Field(10, ge=4)
+    """Attempts at a terminal callback before it is dead-lettered (API.md: at least 3 retries).
+    With the default backoff, 10 attempts span about 13.5 minutes."""
+    callback_backoff_seconds: float = Field(2.0, gt=0)
+    """Wait before the first retry of a callback; it doubles after each failed attempt."""
+    callback_backoff_max_seconds: float = Field(300.0, gt=0)
+    """The longest wait between two attempts at a callback."""
+    callback_poll_seconds: float = Field(0.5, gt=0)
+    """How often an idle webhook dispatcher looks for due callbacks."""
 
     @model_validator(mode="after")
     def _heartbeat_inside_lease(self) -> Settings:
