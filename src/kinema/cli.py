@@ -76,6 +76,7 @@ def serve(
     import uvicorn
 
     from kinema.api.app import build_services, create_app
+    from kinema.webhooks.dispatcher import Dispatcher
     from kinema.worker.pool import WorkerPool
     from kinema.worker.reaper import Reaper
 
@@ -90,9 +91,11 @@ def serve(
         console.print(key, highlight=False, soft_wrap=True)
     pool = WorkerPool(settings, settings.workers)
     pool.start()
-    # The serve process reaps too, so overdue tasks expire even with --workers 0.
+    # The serve process reaps too, so overdue tasks expire even with --workers 0, and it
+    # delivers callbacks, so that no worker ever waits on a slow receiver.
     background_stop = threading.Event()
     Reaper(settings, services.store, services.artifacts).start(background_stop)
+    Dispatcher(settings, services.store).start(background_stop)
     config = uvicorn.Config(
         create_app(settings, services), host=host, port=port, log_level="info",
         timeout_graceful_shutdown=5,

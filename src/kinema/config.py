@@ -27,12 +27,11 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, le=64)
     """Worker processes ``kinema serve`` supervises; 0 accepts and queues but runs nothing."""
     lease_seconds: float = Field(30.0, gt=0)
-    heartbeat_seconds: float = Field(5.0, gt=0)
+    heartbeat_seconds: float = Field(1.0, gt=0)
+    """How often a busy worker renews its lease, reports progress and checks for a cancel."""
     max_attempts: int = Field(3, ge=1)
     idle_poll_seconds: float = Field(0.05, gt=0)
     """How often an idle worker looks for work (PostgreSQL also wakes it by NOTIFY)."""
-    cancel_poll_seconds: float = Field(0.25, gt=0)
-    """How often a busy worker checks whether its task was cancelled."""
     cancel_grace_seconds: float = Field(10.0, gt=0)
     """How long an engine may take to stop after a cancel before its process is killed."""
     reap_interval_seconds: float = Field(5.0, gt=0)

@@ -202,3 +202,20 @@ def _shift(live: LiveService, task_id: str, column: str, seconds: float) -> None
         conn.execute(
             tasks.update().where(tasks.c.id == task_id).values({column: tasks.c[column] + seconds})
         )
+
+
+def test_a_task_that_keeps_failing_ends_failed_with_a_reason(tmp_path: Path) -> None:
+    with start_service(tmp_path, workers=1, max_attempts=1, **FAST_RECOVERY) as live:
+        worker = live.workers[0]
+        with live.client(live.new_key()) as client:
+            task_id = submit(client)
+            wait_for(lambda: running_with_progress(client, task_id), 60, "the task to run")
+            assert worker.engine.pid is not None
+            os.kill(worker.engine.pid, signal.SIGKILL)
+            task = live.wait(client, task_id, timeout=60)
+            gpt = client.get(f"/api/v3/predictions/{task_id}/result").json()["data"]
+    assert task["status"] == "failed"
+    assert task["error"]["code"] == "InternalServiceError"
+    assert "engine process died" in task["error"]["message"]
+    assert gpt["status"] == "failed" and "engine process died" in gpt["error"]
+    assert gpt["outputs"] == [] and output_attempts(live, task_id) == []

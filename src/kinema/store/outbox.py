@@ -45,6 +45,7 @@ class Outbox(Queue):
 
     def claim_callbacks(self, owner: str, limit: int, lease_seconds: float) -> list[Callback]:
         """Lease up to ``limit`` due deliveries to ``owner`` (attempts + 1 each)."""
+        earlier = outbox.alias("earlier")
         with write_transaction(self.engine) as conn:
             now = self._clock(conn)
             rows = conn.execute(
@@ -55,6 +56,13 @@ class Outbox(Queue):
                     outbox.c.dead_at.is_(None),
                     outbox.c.next_attempt_at <= now,
                     sa.or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+                    # One task's events go out in order: none while an older one is pending.
+                    ~sa.exists().where(
+                        earlier.c.task_id == outbox.c.task_id,
+                        earlier.c.id < outbox.c.id,
+                        earlier.c.delivered_at.is_(None),
+                        earlier.c.dead_at.is_(None),
+                    ),
                 )
                 .order_by(outbox.c.id)
                 .limit(limit)

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from kinema.domain.task import TaskStatus
 from kinema.store.base import Claim, TaskOutputs
-from kinema.store.engine import read_transaction, write_transaction
+from kinema.store.engine import write_transaction
 from kinema.store.records import TaskRecords
-from kinema.store.schema import accounts, tasks
+from kinema.store.schema import accounts, outbox, tasks
 
 LEASE_CLEARED: dict[str, Any] = {"lease_owner": None, "lease_token": None, "lease_expires_at": None}
 
@@ -89,13 +89,6 @@ class Queue(TaskRecords):
                 .returning(tasks.c.cancel_requested)
             ).first()
             return None if row is None else bool(row.cancel_requested)
-
-    def cancel_requested(self, claim: Claim) -> bool | None:
-        """A cheap read between heartbeats: None if the lease is lost, else the cancel flag."""
-        with read_transaction(self.engine) as conn:
-            row = conn.execute(sa.select(tasks.c.cancel_requested).where(self._fenced(claim)))
-            flag = row.scalar()
-        return None if flag is None else bool(flag)
 
     def complete(self, claim: Claim, outputs: TaskOutputs, execution_ms: int) -> bool:
         return self._finish(
@@ -217,7 +210,8 @@ class Queue(TaskRecords):
             return [row.id for row in rows]
 
     def delete_records_past(self, lifetime_seconds: float) -> list[str]:
-        """Delete finished task records created more than ``lifetime_seconds`` ago; their ids."""
+        """Delete finished task records (and callbacks) created more than ``lifetime_seconds``
+        ago; returns the deleted tasks' ids."""
         terminal = [s.value for s in TaskStatus if s.terminal]
         with write_transaction(self.engine) as conn:
             now = self._clock(conn)
@@ -226,4 +220,6 @@ class Queue(TaskRecords):
                 .where(tasks.c.status.in_(terminal), tasks.c.created_at < now - lifetime_seconds)
                 .returning(tasks.c.id)
             ).all()
+            # Callbacks are kept as long as records, also those of tasks deleted by their owner.
+            conn.execute(outbox.delete().where(outbox.c.created_at < now - lifetime_seconds))
             return [row.id for row in rows]

@@ -140,9 +140,7 @@ class Worker:
     def _supervise(self, running: _Running) -> None:
         """Relay progress, renew the lease, pass on a cancel, and finish the task."""
         settings = self.settings
-        now = time.monotonic()
-        next_beat = now + settings.heartbeat_seconds
-        next_cancel_check = now + settings.cancel_poll_seconds
+        next_beat = time.monotonic() + settings.heartbeat_seconds
         while True:
             if self.engine.poll(_POLL_SECONDS):
                 event = self.engine.recv()
@@ -163,15 +161,11 @@ class Worker:
                 self.engine.kill()
                 self.store.cancel_running(running.claim, self._elapsed_ms(running))
                 return
-            cancel: bool | None = False
-            if now >= next_beat:
-                next_beat = now + settings.heartbeat_seconds
-                cancel = self.store.heartbeat(
-                    running.claim, settings.lease_seconds, running.progress
-                )
-            elif now >= next_cancel_check:
-                next_cancel_check = now + settings.cancel_poll_seconds
-                cancel = self.store.cancel_requested(running.claim)
+            if now < next_beat:
+                continue
+            # The heartbeat renews the lease, publishes progress and reads the cancel flag.
+            next_beat = now + settings.heartbeat_seconds
+            cancel = self.store.heartbeat(running.claim, settings.lease_seconds, running.progress)
             if cancel is None:
                 # Lost the lease (expired, or the task was expired or requeued): stop at once.
                 log.warning("lost the lease on %s; abandoning it", running.claim.task.id)

@@ -29,6 +29,32 @@ async def _view(request: Request, services: ServicesDep, task: Task) -> dict[str
     return gptproto_envelope(data)
 
 
+@router.get("/api/v3/predictions/{task_id}/result")
+async def result(
+    task_id: str, request: Request, services: ServicesDep, account: AccountDep
+) -> dict[str, object]:
+    """A task's current state, in the GPTProto envelope."""
+    task = await run_in_threadpool(services.store.get_task, task_id, account.id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return await _view(request, services, task)
+
+
+@router.post("/api/v3/predictions/{task_id}/cancel")
+async def cancel(
+    task_id: str, request: Request, services: ServicesDep, account: AccountDep
+) -> dict[str, object]:
+    """Cancel a task (a Kinema extension): a queued task at once, a running one as soon as its
+    engine stops (between frames or steps); the answer shows the task as it then is."""
+    task = await run_in_threadpool(services.store.request_cancel, task_id, account.id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.status.terminal and task.status is not TaskStatus.CANCELLED:
+        raise InvalidState(f"task {task_id} has already finished ({task.status.value})")
+    return await _view(request, services, task)
+
+
+# Last: its path pattern would also match /api/v3/predictions/{id}/cancel.
 @router.post("/api/v3/{vendor}/{model}/{mode}")
 async def submit(
     vendor: str,
@@ -52,29 +78,4 @@ async def submit(
                        idempotency_key, links_for(request, services).base_url)  # fmt: skip
     if sync:
         task = await wait_until_terminal(services, task)
-    return await _view(request, services, task)
-
-
-@router.get("/api/v3/predictions/{task_id}/result")
-async def result(
-    task_id: str, request: Request, services: ServicesDep, account: AccountDep
-) -> dict[str, object]:
-    """A task's current state, in the GPTProto envelope."""
-    task = await run_in_threadpool(services.store.get_task, task_id, account.id)
-    if task is None:
-        raise TaskNotFound(task_id)
-    return await _view(request, services, task)
-
-
-@router.post("/api/v3/predictions/{task_id}/cancel")
-async def cancel(
-    task_id: str, request: Request, services: ServicesDep, account: AccountDep
-) -> dict[str, object]:
-    """Cancel a task (a Kinema extension): a queued task at once, a running one as soon as its
-    engine stops (between frames or steps); the answer shows the task as it then is."""
-    task = await run_in_threadpool(services.store.request_cancel, task_id, account.id)
-    if task is None:
-        raise TaskNotFound(task_id)
-    if task.status.terminal and task.status is not TaskStatus.CANCELLED:
-        raise InvalidState(f"task {task_id} has already finished ({task.status.value})")
     return await _view(request, services, task)
