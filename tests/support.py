@@ -25,7 +25,7 @@ from PIL import Image
 
 from kinema.api.app import build_services, create_app
 from kinema.api.deps import Services
-from kinema.cli import new_api_key
+from kinema.domain.keys import new_api_key
 from kinema.config import Settings
 from kinema.worker.pool import settings_env
 from kinema.worker.runner import Worker

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from kinema.domain.keys import KEY_PREFIX_CHARS
 from kinema.store.base import Account, ApiKeyRecord
 from kinema.store.engine import create_db_engine, db_now, read_transaction, write_transaction
 from kinema.store.migrate import upgrade
@@ -20,8 +21,6 @@ from kinema.store.outbox import Outbox
 from kinema.store.rows import account_from_row, hash_key
 from kinema.store.schema import accounts, api_keys, meta
 from kinema.store.transitions import CallbackRenderer
-
-KEY_PREFIX_CHARS = 10
 
 
 class SqlStore(Outbox):
