@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     sync_mode_timeout_seconds: float = Field(300.0, gt=0)
     """The longest ``enable_sync_mode`` holds a submit call open."""
     max_queued_per_account: int = Field(120, ge=1)
+    """Queued tasks an account may have (a 121st → 429 QuotaExceeded); per-account override."""
+    default_rpm: int = Field(600, ge=1)
+    """Requests per minute per API key, unless the account sets its own."""
+    default_max_running: int | None = Field(None, ge=1)
+    """Tasks of one account running at once, unless the account sets its own; None: no limit."""
+    prices_file: Path | None = None
+    """TOML prices per model and resolution (``kinema.domain.pricing``); none: all free."""
+    admin_token: str | None = None
+    """Bearer token of the ``/admin/`` API; without one, ``/admin/`` answers 404."""
 
     gptproto_status_words: Literal["seedance", "wavespeed"] = "seedance"
     """Status words on the GPTProto result route (API.md §2.2)."""

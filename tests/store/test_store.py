@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     if request.param == "postgresql":
         # One database serves the whole session: start each test from empty tables.
         with store.engine.begin() as conn:
-            conn.execute(sa.text("TRUNCATE outbox, tasks, api_keys, accounts, meta"))
+            conn.execute(sa.text("TRUNCATE outbox, rate_windows, meta, accounts CASCADE"))
     yield store
     store.close()
 

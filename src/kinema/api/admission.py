@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 
-from kinema.api.deps import Services
+from kinema.api.deps import Caller, Services
 from kinema.artifacts.base import input_key
 from kinema.domain.catalog import closest_ratio
 from kinema.domain.errors import InvalidParameter
+from kinema.domain.pricing import video_seconds
 from kinema.domain.request import GenerationRequest, MediaInput, Submission, parse_request
 from kinema.media.image import decode_image, encode_png
 from kinema.safety.fetch import FetchError, FetchLimits, fetch_media
-from kinema.store.base import Account, NewTask, Task
+from kinema.store.base import NewTask, Task
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 MAX_IDEMPOTENCY_KEY = 200
@@ -39,7 +40,7 @@ def new_task_id() -> str:
 
 async def admit(
     services: Services,
-    account: Account,
+    caller: Caller,
     submission: Submission,
     idempotency_key: str | None,
     base_url: str | None = None,
@@ -50,6 +51,8 @@ async def admit(
             "Idempotency-Key", f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"
         )
     request = parse_request(services.catalog, submission)
+    caller.check_model(request.model)
+    account = caller.account
     store = services.store
     if idempotency_key:
         earlier = await run_in_threadpool(
@@ -68,6 +71,8 @@ async def admit(
         max_attempts=services.settings.max_attempts,
         idempotency_key=idempotency_key or None,
         base_url=base_url,
+        price=services.prices.price(request),
+        video_seconds=video_seconds(request),
     )
     task, _created = await run_in_threadpool(
         store.create_task, new, services.settings.max_queued_per_account

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from kinema import __version__
 from kinema.api.deps import Services
 from kinema.api.errors import install_error_handlers
-from kinema.api.routes import ark, files, gptproto, health
+from kinema.api.routes import account, admin, ark, files, gptproto, health
 from kinema.api.views import Links, ark_task
 from kinema.artifacts.local import LocalArtifacts
 from kinema.artifacts.signing import UrlSigner
 from kinema.config import Settings
 from kinema.domain.catalog import Catalog
+from kinema.domain.pricing import PriceList
 from kinema.store.base import Task
 from kinema.store.sql import SqlStore
 from kinema.store.transitions import CallbackRenderer
@@ -31,10 +32,12 @@ def build_services(settings: Settings) -> Services:
     store = SqlStore(settings.database_url)
     signer = UrlSigner(store.get_or_create_meta(URL_SIGNING_SECRET, secrets.token_urlsafe(48)))
     store.render_callback = callback_renderer(settings, signer)
+    catalog = Catalog()
     return Services(
         settings=settings,
         store=store,
-        catalog=Catalog(),
+        catalog=catalog,
+        prices=PriceList.load(settings.prices_file, catalog),
         artifacts=LocalArtifacts(settings.artifacts_dir),
         signer=signer,
     )
@@ -74,6 +77,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Ark's fixed paths first: /api/v3/contents/generations/tasks would otherwise match
     # GPTProto's /api/v3/{vendor}/{model}/{mode}.
     app.include_router(ark.router)
+    app.include_router(account.router)
     app.include_router(gptproto.router)
+    app.include_router(admin.router)
     app.include_router(files.router)
     return app

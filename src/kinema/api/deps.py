@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,8 +14,9 @@ from kinema.artifacts.base import ArtifactStore
 from kinema.artifacts.signing import UrlSigner
 from kinema.config import Settings
 from kinema.domain.catalog import Catalog
-from kinema.domain.errors import AccessDenied, AuthenticationFailed
-from kinema.store.base import Account
+from kinema.domain.errors import AccessDenied, AuthenticationFailed, RateLimited
+from kinema.domain.pricing import PriceList
+from kinema.store.base import Account, ApiKeyRecord
 from kinema.store.sql import SqlStore
 
 
@@ -27,6 +29,7 @@ class Services:
     catalog: Catalog
     artifacts: ArtifactStore
     signer: UrlSigner
+    prices: PriceList
 
 
 def get_services(request: Request) -> Services:
@@ -48,8 +51,24 @@ def api_key_from(request: Request) -> str | None:
     return header if " " not in header else None
 
 
-async def current_account(request: Request, services: ServicesDep) -> Account:
-    """The account behind the request's API key; 401 when missing or unknown, 403 if revoked."""
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the account and the key it used."""
+
+    account: Account
+    key: ApiKeyRecord
+
+    def check_model(self, model: str) -> None:
+        """403 unless this key may use ``model``."""
+        if self.key.models is not None and model not in self.key.models:
+            raise AccessDenied(
+                f"this API key may not use {model}; it may use: {', '.join(self.key.models)}"
+            )
+
+
+async def current_caller(request: Request, services: ServicesDep) -> Caller:
+    """The account behind the request's key; 401 when missing, unknown or revoked; 429 past the
+    key's requests per minute."""
     key = api_key_from(request)
     if not key:
         raise AuthenticationFailed(
@@ -60,8 +79,22 @@ async def current_account(request: Request, services: ServicesDep) -> Account:
         raise AuthenticationFailed("Invalid signature: the API key is not valid")
     account, key_record = found
     if key_record.revoked_at is not None:
-        raise AccessDenied("this API key has been revoked")
-    return account
+        raise AuthenticationFailed("Invalid signature: the API key has been revoked")
+    limit = account.rpm_limit or services.settings.default_rpm
+    count, window_left = await run_in_threadpool(services.store.count_request, key_record.id)
+    if count > limit:
+        raise RateLimited(
+            f"rate limit exceeded: at most {limit} requests per minute for this key",
+            retry_after=max(1, math.ceil(window_left)),
+        )
+    return Caller(account, key_record)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+async def current_account(caller: CallerDep) -> Account:
+    return caller.account
 
 
 AccountDep = Annotated[Account, Depends(current_account)]

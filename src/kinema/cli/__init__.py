@@ -1,4 +1,4 @@
-"""The ``kinema`` command line: serve, worker, keys, models."""
+"""The ``kinema`` command line: serve, worker, keys, accounts, usage, models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from kinema.cli.accounts import accounts_app, usage
 from kinema.cli.keys import keys_app
 from kinema.cli.models import models
 from kinema.cli.server import serve, worker
@@ -18,7 +19,9 @@ app = typer.Typer(
 app.command()(serve)
 app.command()(worker)
 app.command()(models)
+app.command()(usage)
 app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
 
 
 def main() -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from kinema.config import Settings
+
+if TYPE_CHECKING:
+    from kinema.store.base import Account
+    from kinema.store.sql import SqlStore
 
 DataDirOption = Annotated[
     Path | None,
@@ -46,3 +53,34 @@ def setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+@contextmanager
+def open_store(data_dir: Path | None, db: str | None) -> Iterator[SqlStore]:
+    """The store the flags point at (migrated), closed afterwards."""
+    from kinema.store.sql import SqlStore
+
+    settings = settings_from(data_dir=data_dir, db=db)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(settings.database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def account_or_exit(store: SqlStore, name: str) -> Account:
+    account = store.get_account_by_name(name)
+    if account is None:
+        raise fail(f"no account named {name!r} (create it with: kinema accounts create {name})")
+    return account
+
+
+def parse_money(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise fail(f"not an amount: {text!r} (write it like 10 or 12.50)") from None
+    if not amount.is_finite():
+        raise fail(f"not an amount: {text!r}")
+    return amount

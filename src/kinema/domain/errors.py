@@ -5,8 +5,9 @@ The tree::
     KinemaError
     ├── InvalidParameter        400  a field is missing, of the wrong type or out of range
     │   └── MissingParameter    400  a required field is absent
-    ├── AuthenticationFailed    401  missing or unknown API key
-    ├── AccessDenied            403  key revoked or model not allowed
+    ├── AuthenticationFailed    401  missing, unknown or revoked API key
+    ├── AccessDenied            403  the key may not use this model
+    ├── InsufficientBalance     403  the account cannot pay for the task
     ├── NotFound                404
     │   ├── TaskNotFound        404  unknown task, or another account's
     │   └── ModelNotFound       404  unknown model id
@@ -59,11 +60,22 @@ class AuthenticationFailed(KinemaError):
 
 
 class AccessDenied(KinemaError):
-    """The key is known but may not do this (revoked, or the model is not allowed)."""
+    """The key is known but may not do this (e.g. the model is not among its models)."""
 
     status = 403
     ark_code = "AccessDenied"
     gptproto_code = "access_denied"
+
+
+class InsufficientBalance(KinemaError):
+    """The account's balance does not cover the task's price."""
+
+    status = 403
+    ark_code = "AccountOverdueError"
+    gptproto_code = "insufficient_balance"
+
+    def __init__(self, message: str = "Insufficient balance") -> None:
+        super().__init__(message)
 
 
 class NotFound(KinemaError):

@@ -82,9 +82,7 @@ class Engine(Protocol):
     name: str
     """Short engine name reported on tasks, e.g. ``"preview"``."""
 
-    def render(
-        self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck
-    ) -> Clip:
+    def render(self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck) -> Clip:
         """Start rendering ``spec``; the returned clip's frames are produced as they are read.
 
         Implementations call ``progress`` as they go and raise :class:`RenderCancelled` when

@@ -50,6 +50,8 @@ _QUEUE_DEPTH = 4
 """Frames waiting for the encoder: enough to smooth out jitter, small enough to keep memory flat."""
 _SEAM_FADE_SAMPLES = 256
 """Fade applied where audio had to be trimmed or padded, so the seam does not click."""
+_END = object()
+"""Marks an exhausted frame iterator (a frame is never this object)."""
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,6 @@ def _feed(
     return last_frame
 
 
-_END = object()
-
-
 class _Stop:
     """Queue sentinel: no more frames."""
 
@@ -223,6 +222,7 @@ class _Mp4Writer(threading.Thread):
     ) -> None:
         super().__init__(name="kinema-encode", daemon=True)
         self._frame_count = frame_count
+        self._time_base = Fraction(1, fps)
         self._pcm = pcm
         self._samples = 0 if pcm is None else pcm.shape[1]
         self._audio_pos = 0
@@ -251,7 +251,7 @@ class _Mp4Writer(threading.Thread):
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, fps)  # one tick per frame: constant frame rate, exact pts
+        stream.time_base = self._time_base  # one tick per frame: constant rate, exact pts
         stream.options = {"preset": preset, "crf": str(crf)}
         stream.thread_type = "FRAME"
         stream.thread_count = threads
@@ -329,6 +329,7 @@ class _Mp4Writer(threading.Thread):
                 break
             frame = av.VideoFrame.from_ndarray(item, format="yuv420p")
             frame.pts = index
+            frame.time_base = self._time_base
             self._mux(self._video.encode(frame))
             index += 1
             # Interleave audio with video as we go; writing it all at the end would leave

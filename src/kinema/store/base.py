@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from kinema.domain.request import GenerationRequest
@@ -24,6 +25,11 @@ class Account:
     name: str
     webhook_secret: str
     created_at: float
+    balance: Decimal = Decimal(0)
+    rpm_limit: int | None = None
+    """Requests per minute per key; None = the settings' default."""
+    max_queued: int | None = None
+    max_running: int | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,24 @@ class ApiKeyRecord:
     name: str | None
     created_at: float
     revoked_at: float | None
+    models: tuple[str, ...] | None = None
+    """The model ids this key may use; None = every model."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of money; ``kind`` says which way it moved the balance."""
+
+    id: int
+    account_id: str
+    task_id: str | None
+    kind: str
+    """``topup`` (+amount), ``hold`` (-amount), ``release`` (+amount), ``capture`` (the held
+    amount is spent; balance unchanged), ``adjust`` (+amount, which may be negative)."""
+    amount: Decimal
+    balance_after: Decimal
+    created_at: float
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,8 @@ class Task:
     cancel_requested: bool = False
     base_url: str | None = None
     """The base URL the task was submitted on (links in callbacks are built from it)."""
+    price: Decimal = Decimal(0)
+    """Held at submit, captured on success, released otherwise."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,8 @@ class NewTask:
     max_attempts: int
     idempotency_key: str | None = None
     base_url: str | None = None
+    price: Decimal = Decimal(0)
+    video_seconds: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

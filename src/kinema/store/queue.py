@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
 
 from kinema.domain.task import TaskStatus
 from kinema.store.base import Claim, TaskOutputs
@@ -24,52 +25,88 @@ LEASE_CLEARED: dict[str, Any] = {"lease_owner": None, "lease_token": None, "leas
 class Queue(TaskRecords):
     """The workers' half of the TaskStore contract."""
 
-    def claim(self, owner: str, lease_seconds: float, models: Sequence[str] = ()) -> Claim | None:
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        models: Sequence[str] = (),
+        max_running: int | None = None,
+    ) -> Claim | None:
+        """See the contract. ``max_running`` is the default cap on an account's running tasks
+        (an account's own ``max_running`` wins); an account at its cap is passed over."""
         with write_transaction(self.engine) as conn:
             now = self._clock(conn)
-            query = (
-                sa.select(tasks.c.id, tasks.c.account_id)
-                .join(accounts, accounts.c.id == tasks.c.account_id)
-                .where(
-                    tasks.c.status == TaskStatus.QUEUED.value,
-                    tasks.c.available_at <= now,
-                    tasks.c.expires_at > now,
-                )
-                .order_by(
-                    tasks.c.priority.desc(),
-                    sa.func.coalesce(accounts.c.last_claimed_at, 0.0),
-                    tasks.c.created_at,
-                    tasks.c.id,
-                )
-                .limit(1)
-                .with_for_update(skip_locked=True, of=tasks)
+            full: set[str] = set()
+            while (picked := self._next_candidate(conn, now, models, full)) is not None:
+                limit = picked.max_running or max_running
+                if limit is None or self._running_count(conn, picked.account_id) < limit:
+                    return self._lease(conn, picked, owner, lease_seconds, now)
+                full.add(picked.account_id)
+            return None
+
+    def _next_candidate(
+        self, conn: Connection, now: float, models: Sequence[str], skip_accounts: set[str]
+    ) -> Row[Any, Any, Any] | None:
+        query = (
+            sa.select(tasks.c.id, tasks.c.account_id, accounts.c.max_running)
+            .join(accounts, accounts.c.id == tasks.c.account_id)
+            .where(
+                tasks.c.status == TaskStatus.QUEUED.value,
+                tasks.c.available_at <= now,
+                tasks.c.expires_at > now,
             )
-            if models:
-                query = query.where(tasks.c.model.in_(list(models)))
-            picked = conn.execute(query).first()
-            if picked is None:
-                return None
-            token = secrets.token_hex(16)
-            (task,) = self._transition(
-                conn,
-                tasks.c.id == picked.id,
-                TaskStatus.RUNNING,
-                now,
-                lease_owner=owner,
-                lease_token=token,
-                lease_expires_at=now + lease_seconds,
-                attempts=tasks.c.attempts + 1,
-                started_at=sa.func.coalesce(tasks.c.started_at, now),
-                progress=0.0,
-                cancel_requested=False,
+            .order_by(
+                tasks.c.priority.desc(),
+                sa.func.coalesce(accounts.c.last_claimed_at, 0.0),
+                tasks.c.created_at,
+                tasks.c.id,
             )
-            # Task row first, then the account row (the lock order used everywhere).
-            conn.execute(
-                accounts.update()
-                .where(accounts.c.id == picked.account_id)
-                .values(last_claimed_at=now)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=tasks)
+        )
+        if models:
+            query = query.where(tasks.c.model.in_(list(models)))
+        if skip_accounts:
+            query = query.where(tasks.c.account_id.not_in(list(skip_accounts)))
+        return conn.execute(query).first()
+
+    def _running_count(self, conn: Connection, account_id: str) -> int:
+        # Task row first, then the account row, locked before counting: two claimers on
+        # PostgreSQL cannot both take the account's last running slot.
+        conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
+        count = conn.execute(
+            sa.select(sa.func.count()).where(
+                tasks.c.account_id == account_id, tasks.c.status == TaskStatus.RUNNING.value
             )
-            return Claim(task=task, owner=owner, token=token)
+        ).scalar_one()
+        return int(count)
+
+    def _lease(
+        self,
+        conn: Connection,
+        picked: Row[Any, Any, Any],
+        owner: str,
+        lease_seconds: float,
+        now: float,
+    ) -> Claim:
+        token = secrets.token_hex(16)
+        (task,) = self._transition(
+            conn,
+            tasks.c.id == picked.id,
+            TaskStatus.RUNNING,
+            now,
+            lease_owner=owner,
+            lease_token=token,
+            lease_expires_at=now + lease_seconds,
+            attempts=tasks.c.attempts + 1,
+            started_at=sa.func.coalesce(tasks.c.started_at, now),
+            progress=0.0,
+            cancel_requested=False,
+        )
+        conn.execute(
+            accounts.update().where(accounts.c.id == picked.account_id).values(last_claimed_at=now)
+        )
+        return Claim(task=task, owner=owner, token=token)
 
     def _fenced(self, claim: Claim) -> sa.ColumnElement[bool]:
         return sa.and_(

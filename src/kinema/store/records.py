@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kinema.domain.errors import QuotaExceeded
+from kinema.domain.errors import InsufficientBalance, QuotaExceeded
 from kinema.domain.task import TaskStatus
 from kinema.store.base import NewTask, Task, TaskFilter, TaskPage
 from kinema.store.engine import read_transaction, write_transaction
+from kinema.store.ledger import move_money
 from kinema.store.rows import task_from_row
 from kinema.store.schema import accounts, tasks
 from kinema.store.transitions import Transitions
@@ -22,20 +23,27 @@ class TaskRecords(Transitions):
     """The record-keeping half of the TaskStore contract."""
 
     def create_task(self, new: NewTask, max_queued: int | None = None) -> tuple[Task, bool]:
-        """See the contract; also refuses a task beyond ``max_queued`` queued ones (429)."""
+        """See the contract. Also, in the same transaction: refuses a task beyond the account's
+        queued-task limit (``max_queued`` unless the account sets its own; 429) or beyond its
+        balance (403), and holds the task's price."""
         with write_transaction(self.engine) as conn:
             # Lock the account row first (PostgreSQL) so that concurrent submits count queued
             # tasks one at a time; SQLite's BEGIN IMMEDIATE already serialises writers.
-            conn.execute(
-                sa.select(accounts.c.id).where(accounts.c.id == new.account_id).with_for_update()
-            )
+            account = conn.execute(
+                sa.select(accounts.c.balance, accounts.c.max_queued)
+                .where(accounts.c.id == new.account_id)
+                .with_for_update()
+            ).one()
             now = self._clock(conn)
             if new.idempotency_key is not None:
                 earlier = self._idempotent_match(conn, new.account_id, new.idempotency_key, now)
                 if earlier is not None:
                     return earlier, False
-            if max_queued is not None:
-                self._check_queue_quota(conn, new.account_id, max_queued)
+            limit = account.max_queued or max_queued
+            if limit is not None:
+                self._check_queue_quota(conn, new.account_id, limit)
+            if new.price > account.balance:
+                raise InsufficientBalance()
             request = new.request
             row = conn.execute(
                 tasks.insert()
@@ -55,10 +63,16 @@ class TaskRecords(Transitions):
                     available_at=now,
                     max_attempts=new.max_attempts,
                     base_url=new.base_url,
+                    price=new.price,
+                    video_seconds=new.video_seconds,
+                    usage_tokens=request.usage_tokens,
                 )
                 .returning(*tasks.c)
             ).one()
             task = task_from_row(row)
+            if new.price > 0:
+                move_money(conn, account_id=new.account_id, kind="hold", amount=new.price,
+                           key=f"{new.id}:hold", now=now, task_id=new.id)  # fmt: skip
             self._emit(conn, task, now)
             self._notify_new_task(conn)
             return task, True

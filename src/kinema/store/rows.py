@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Row
 
 from kinema.domain.request import GenerationRequest
 from kinema.domain.task import TaskStatus
-from kinema.store.base import Account, Task, TaskOutputs
+from kinema.store.base import Account, ApiKeyRecord, LedgerEntry, Task, TaskOutputs
 
 
 def hash_key(key: str) -> str:
@@ -19,7 +20,39 @@ def hash_key(key: str) -> str:
 
 def account_from_row(row: Row[Any]) -> Account:
     return Account(
-        id=row.id, name=row.name, webhook_secret=row.webhook_secret, created_at=row.created_at
+        id=row.id,
+        name=row.name,
+        webhook_secret=row.webhook_secret,
+        created_at=row.created_at,
+        balance=Decimal(row.balance),
+        rpm_limit=row.rpm_limit,
+        max_queued=row.max_queued,
+        max_running=row.max_running,
+    )
+
+
+def key_from_row(row: Row[Any]) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        account_id=row.account_id,
+        prefix=row.prefix,
+        name=row.name,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        models=tuple(row.models) if row.models is not None else None,
+    )
+
+
+def ledger_from_row(row: Row[Any]) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        account_id=row.account_id,
+        task_id=row.task_id,
+        kind=row.kind,
+        amount=Decimal(row.amount),
+        balance_after=Decimal(row.balance_after),
+        created_at=row.created_at,
+        note=row.note,
     )
 
 
@@ -47,4 +80,5 @@ def task_from_row(row: Row[Any]) -> Task:
         idempotency_key=row.idempotency_key,
         cancel_requested=bool(row.cancel_requested),
         base_url=row.base_url,
+        price=Decimal(row.price),
     )

@@ -10,6 +10,9 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+MONEY = sa.Numeric(20, 6)
+"""Exact decimal amounts; never floats."""
+
 accounts = sa.Table(
     "accounts",
     metadata,
@@ -19,6 +22,11 @@ accounts = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     # When a worker last claimed one of the account's tasks: accounts take turns by it.
     sa.Column("last_claimed_at", sa.Float, nullable=True),
+    sa.Column("balance", MONEY, nullable=False, server_default="0"),
+    # Per-account limits; NULL means the settings' default.
+    sa.Column("rpm_limit", sa.Integer, nullable=True),
+    sa.Column("max_queued", sa.Integer, nullable=True),
+    sa.Column("max_running", sa.Integer, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -31,6 +39,8 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(200), nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float, nullable=True),
+    # The model ids this key may use; NULL means every model.
+    sa.Column("models", sa.JSON, nullable=True),
 )
 
 tasks = sa.Table(
@@ -67,6 +77,9 @@ tasks = sa.Table(
     # The base URL the task was submitted on, for links in callbacks sent by other processes.
     sa.Column("base_url", sa.String(500), nullable=True),
     sa.Column("files_purged", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("price", MONEY, nullable=False, server_default="0"),
+    sa.Column("video_seconds", MONEY, nullable=False, server_default="0"),
+    sa.Column("usage_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_tasks_queue", "status", "priority", "created_at"),
     sa.Index("ix_tasks_lease", "status", "lease_expires_at"),
     sa.Index("ix_tasks_finished", "finished_at"),
@@ -102,3 +115,29 @@ outbox = sa.Table(
     sa.Index("ix_outbox_due", "delivered_at", "dead_at", "next_attempt_at"),
 )
 """Callback deliveries, written in the same transaction as the status change they report."""
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(40), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("task_id", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("balance_after", MONEY, nullable=False),
+    # What makes a movement happen once: "<task>:hold", "<task>:capture", a top-up's own key.
+    sa.Column("key", sa.String(120), nullable=False, unique=True),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_ledger_account", "account_id", "id"),
+)
+"""Every change of a balance is a row here, written with the change itself."""
+
+rate_windows = sa.Table(
+    "rate_windows",
+    metadata,
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("window", sa.Integer, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+"""Requests per API key per minute, shared by every API process of an installation."""

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 
 from kinema.domain.task import TaskStatus
 from kinema.store.base import Task
+from kinema.store.ledger import move_money
 from kinema.store.rows import task_from_row
 from kinema.store.schema import outbox, tasks
 
@@ -50,8 +51,17 @@ class Transitions:
         ).all()
         changed = [task_from_row(row) for row in rows]
         for task in changed:
+            if task.status.terminal and task.price > 0:
+                self._settle_money(conn, task, now)
             self._emit(conn, task, now)
         return changed
+
+    def _settle_money(self, conn: Connection, task: Task, now: float) -> None:
+        """Capture the task's hold on success, release it otherwise; one key, so only once."""
+        kind = "capture" if task.status is TaskStatus.SUCCEEDED else "release"
+        move_money(conn, account_id=task.account_id, kind=kind, amount=task.price,
+                   key=f"{task.id}:settle", now=now, task_id=task.id,
+                   note=f"task {task.status.value}")  # fmt: skip
 
     def _emit(self, conn: Connection, task: Task, now: float) -> None:
         """Queue the callback for ``task``'s current status, if it has a callback URL."""
@@ -69,6 +79,3 @@ class Transitions:
                 next_attempt_at=now,
             )
         )
-
-    def _task_row(self, conn: Connection, task_id: str) -> Row[Any] | None:
-        return conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()

@@ -91,7 +91,10 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and run one task; False when there was nothing to claim."""
-        claim = self.store.claim(self.owner, self.settings.lease_seconds, self.models)
+        settings = self.settings
+        claim = self.store.claim(
+            self.owner, settings.lease_seconds, self.models, settings.default_max_running
+        )
         if claim is None:
             return False
         log.info("claimed %s (attempt %d)", claim.task.id, claim.task.attempts)

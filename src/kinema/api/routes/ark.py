@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinema.api.admission import admit
 from kinema.api.body import json_object
-from kinema.api.deps import AccountDep, ServicesDep, links_for
+from kinema.api.deps import AccountDep, CallerDep, ServicesDep, links_for
 from kinema.api.submission import ark_submission
 from kinema.api.views import ark_task
 from kinema.artifacts.base import task_prefixes
@@ -26,13 +26,13 @@ _MAX_PAGE = 500
 async def create_task(
     request: Request,
     services: ServicesDep,
-    account: AccountDep,
+    caller: CallerDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, str]:
     """Create a generation task; answers its id."""
     body = await json_object(request, services.settings.max_body_bytes)
     base_url = links_for(request, services).base_url
-    task = await admit(services, account, ark_submission(body), idempotency_key, base_url)
+    task = await admit(services, caller, ark_submission(body), idempotency_key, base_url)
     return {"id": task.id}
 
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinema.api.admission import admit, wait_until_terminal
 from kinema.api.body import json_object
-from kinema.api.deps import AccountDep, ServicesDep, links_for
+from kinema.api.deps import AccountDep, CallerDep, ServicesDep, links_for
 from kinema.api.submission import GPTPROTO_MODES, gptproto_submission
 from kinema.api.views import gptproto_data, gptproto_envelope
 from kinema.domain.errors import InvalidParameter, InvalidState, NotFound, TaskNotFound
@@ -62,7 +62,7 @@ async def submit(
     mode: str,
     request: Request,
     services: ServicesDep,
-    account: AccountDep,
+    caller: CallerDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, object]:
     """Submit a generation (text-to-video, image-to-video or reference-to-video)."""
@@ -74,7 +74,7 @@ async def submit(
     sync = body.get("enable_sync_mode")
     if sync is not None and not isinstance(sync, bool):
         raise InvalidParameter("enable_sync_mode", "enable_sync_mode must be a boolean")
-    task = await admit(services, account, gptproto_submission(body, model, mode),
+    task = await admit(services, caller, gptproto_submission(body, model, mode),
                        idempotency_key, links_for(request, services).base_url)  # fmt: skip
     if sync:
         task = await wait_until_terminal(services, task)

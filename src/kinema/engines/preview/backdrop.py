@@ -21,22 +21,26 @@ FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 backdrop, and as (3, height, width) planes in the renderer, where every per-frame operation
 then runs over contiguous memory."""
 
+Anchor = tuple[float, float]
+"""(x, y) canvas pixels of the scene's focus (fire, sun) and horizon."""
+
 _SUPERSAMPLE = 2
 
 
-def paint_backdrop(scene: Scene, width: int, height: int, view_height: int) -> FloatImage:
-    """Paint the scene's static world as (3, height, width) float planes.
+def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) -> FloatImage:
+    """Paint the scene's static world, (width, height) pixels, as (3, height, width) planes.
 
-    The world is centred on the camera's resting view, ``view_height`` pixels tall; the scene's
-    horizon is a fraction of that view, not of the (taller) world.
+    The world is centred on the camera's resting view, ``view`` pixels in size; the scene's
+    horizon and focus are fractions of that view, not of the (larger) world.
     """
     rng = scene.rng("backdrop")
-    w, h = width * _SUPERSAMPLE, height * _SUPERSAMPLE
-    horizon = ((height - view_height) / 2 + scene.horizon * view_height) * _SUPERSAMPLE
+    w, h = world[0] * _SUPERSAMPLE, world[1] * _SUPERSAMPLE
+    focus = ((world[0] - view[0]) / 2 + scene.focus * view[0]) * _SUPERSAMPLE
+    horizon = ((world[1] - view[1]) / 2 + scene.horizon * view[1]) * _SUPERSAMPLE
     canvas = _sky_and_ground(scene, w, h, horizon)
-    _PAINTERS[scene.setting](canvas, scene, rng, horizon)
+    _PAINTERS[scene.setting](canvas, scene, rng, (focus, horizon))
     canvas *= _texture(rng, w, h)[:, :, None]
-    small = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(canvas, world, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(np.clip(small, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
 
 
@@ -67,8 +71,9 @@ def _texture(rng: np.random.Generator, w: int, h: int) -> np.ndarray[Any, Any]:
     return total
 
 
-def glow(canvas: FloatImage, x: float, y: float, rx: float, ry: float, colour: RGB, strength: float
-         ) -> None:  # fmt: skip
+def glow(
+    canvas: FloatImage, x: float, y: float, rx: float, ry: float, colour: RGB, strength: float
+) -> None:
     """Add a soft elliptical light (a Gaussian) centred at (x, y) pixels to ``canvas``."""
     h, w = canvas.shape[:2]
     gx = np.exp(-0.5 * ((np.arange(w, dtype=np.float32) - x) / rx) ** 2)
@@ -101,23 +106,26 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
 
-def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
+def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    focus, horizon = anchor
     h, w = canvas.shape[:2]
-    glow(canvas, rng.uniform(0.2, 0.8) * w, horizon * 0.5, 0.1 * h, 0.1 * h, scene.accents[2], 0.35)
+    glow(canvas, focus, horizon * 0.5, 0.1 * h, 0.1 * h, scene.accents[2], 0.35)
     far = _mix(scene.ground[0], scene.sky[1], 0.55)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.02 * h, 0.12 * h), far)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.08 * h, 0.07 * h), scene.ground[0])
 
 
-def _paint_sea(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
+def _paint_sea(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    focus, horizon = anchor
     h, w = canvas.shape[:2]
-    sun_x = rng.uniform(0.25, 0.75) * w
+    sun_x = focus
     glow(canvas, sun_x, horizon - 0.1 * h, 0.07 * h, 0.07 * h, scene.accents[1], 0.45)
     glow(canvas, sun_x, horizon + 0.2 * h, 0.04 * h, 0.2 * h, scene.accents[1], 0.2)
     glow(canvas, w / 2, horizon, 4.0 * w, 0.015 * h, scene.sky[1], 0.35)
 
 
-def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
+def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    horizon = anchor[1]
     h, w = canvas.shape[:2]
     ground = int(horizon)
     glow(canvas, rng.uniform(0.1, 0.9) * w, 0.25 * h, 0.04 * h, 0.04 * h, (0.9, 0.9, 0.8), 0.6)
@@ -137,7 +145,7 @@ def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator, hori
 
 
 def _paint_space(
-    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor
 ) -> None:
     h, w = canvas.shape[:2]
     for _ in range(5):
@@ -160,8 +168,9 @@ def _paint_space(
 
 
 def _paint_forest(
-    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor
 ) -> None:
+    horizon = anchor[1]
     h, w = canvas.shape[:2]
     for depth, colour in (
         (0.6, _mix(scene.accents[2], scene.sky[1], 0.6)),
@@ -178,22 +187,23 @@ def _paint_forest(
             x += half * rng.uniform(0.8, 1.6)
 
 
-def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float) -> None:
-    h, w = canvas.shape[:2]
-    glow(canvas, w / 2, horizon, 0.35 * h, 0.3 * h, scene.accents[0], 0.8)
-    glow(canvas, w / 2, horizon, 0.12 * h, 0.1 * h, scene.accents[1], 0.6)
+def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    focus, horizon = anchor
+    h = canvas.shape[0]
+    glow(canvas, focus, horizon, 0.35 * h, 0.3 * h, scene.accents[0], 0.8)
+    glow(canvas, focus, horizon, 0.12 * h, 0.1 * h, scene.accents[1], 0.6)
     for angle in (rng.uniform(0.2, 0.35), -rng.uniform(0.2, 0.35)):
         half_len, half_thick = 0.2 * h, 0.025 * h
         c, s = np.cos(angle), np.sin(angle)
         corners = [(-half_len, -half_thick), (half_len, -half_thick),
                    (half_len, half_thick), (-half_len, half_thick)]  # fmt: skip
-        points = np.array([[w / 2 + c * px - s * py, horizon + 0.04 * h + s * px + c * py]
+        points = np.array([[focus + c * px - s * py, horizon + 0.04 * h + s * px + c * py]
                            for px, py in corners])  # fmt: skip
         _fill(canvas, points, (0.05, 0.025, 0.015))
 
 
 def _paint_abstract(
-    canvas: FloatImage, scene: Scene, rng: np.random.Generator, horizon: float
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor
 ) -> None:
     h, w = canvas.shape[:2]
     for index in range(6):
@@ -202,7 +212,7 @@ def _paint_abstract(
         glow(canvas, rng.uniform(0, w), rng.uniform(0, h), rx, ry, colour, rng.uniform(0.2, 0.45))
 
 
-_PAINTERS: dict[Setting, Callable[[FloatImage, Scene, np.random.Generator, float], None]] = {
+_PAINTERS: dict[Setting, Callable[[FloatImage, Scene, np.random.Generator, Anchor], None]] = {
     Setting.SKY: _paint_sky,
     Setting.SEA: _paint_sea,
     Setting.CITY: _paint_city,

@@ -20,8 +20,9 @@ from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
 from kinema.engines.preview.particles import overlay_swarms, place, spawn, splat, swarms_for
 from kinema.engines.preview.scene import Scene
 
-INTERNAL_PIXELS = 110_000
-"""Pixel budget of the internal render; the output is an upscale of it."""
+INTERNAL_PIXELS = (110_000, 220_000)
+"""Pixel budget of the internal render (the output is an upscale of it): the low end for
+480p, growing with the output up to the high end, so 1080p is not upscaled more than ~3×."""
 DRAFT_PIXELS = 40_000
 _WORLD_MARGIN = 1.3
 """The world is this much larger than the view, leaving room for the camera to travel."""
@@ -31,7 +32,8 @@ _I2V_MAX_ZOOM = 0.08
 
 def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
     """The internal render size for an output size: the output itself when it is small."""
-    budget = DRAFT_PIXELS if draft else INTERNAL_PIXELS
+    low, high = INTERNAL_PIXELS
+    budget = DRAFT_PIXELS if draft else min(high, max(low, width * height // 10))
     factor = max(1.0, math.sqrt(width * height / budget))
     return max(8, round(width / factor)), max(8, round(height / factor))
 
@@ -59,7 +61,7 @@ class TextToVideo:
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
         world_w = math.ceil(self._iw * _WORLD_MARGIN)
         world_h = math.ceil(self._ih * _WORLD_MARGIN)
-        self._world = paint_backdrop(scene, world_w, world_h, self._ih)
+        self._world = paint_backdrop(scene, (world_w, world_h), (self._iw, self._ih))
         rng = scene.rng("particles")
         swarms = swarms_for(scene)
         if spec.draft:
@@ -130,8 +132,11 @@ class ImageToVideo:
         seconds = spec.frame_count / spec.fps
         moving = not scene.camera.fixed
         self._zoom = min(_I2V_MAX_ZOOM, _I2V_ZOOM_PER_SECOND * seconds) if moving else 0.0
-        pan = scene.camera.pan
-        self._pan = (float(np.sign(pan[0])), float(np.sign(pan[1])))
+        # Image-to-video only pushes in (pulling out of the first frame would show its edges);
+        # the prompt's pan direction becomes the drift that goes with the push.
+        pan_x, pan_y = scene.camera.pan
+        longest = max(abs(pan_x), abs(pan_y), 1e-9)
+        self._pan = (pan_x / longest, pan_y / longest)
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
         rng = scene.rng("overlay")
         self._particles = [

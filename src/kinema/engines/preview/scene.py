@@ -74,6 +74,8 @@ class Scene:
     ground: tuple[RGB, RGB]
     horizon: float
     """Height of the horizon as a fraction of the frame, from the top (1 = no ground)."""
+    focus: float
+    """Where across the frame (0 = left edge) the main feature sits: the fire, the sun."""
     accents: tuple[RGB, ...]
     """Colours of the moving elements."""
     camera: Camera
@@ -220,8 +222,10 @@ def choose_scene(spec: RenderSpec) -> Scene:
         setting=setting,
         sky=look.sky,
         ground=look.ground,
-        horizon=look.horizon,
+        # The seed moves the horizon a little, so seeds differ in composition, not just details.
+        horizon=look.horizon + (rng.uniform(-0.06, 0.06) if look.horizon < 1 else 0.0),
         accents=look.accents,
+        focus=float(rng.uniform(0.3, 0.7)),
         camera=Camera() if spec.camera_fixed else _camera(" ".join(words), spec, rng),
         sound=_SOUND[setting],
         key=key,
@@ -230,8 +234,8 @@ def choose_scene(spec: RenderSpec) -> Scene:
     if any(w in _DARK_WORDS for w in words) and setting not in (Setting.CITY, Setting.SPACE):
         scene = replace(scene, sky=_scaled(scene.sky, 0.3), ground=_scaled(scene.ground, 0.4))
     if spec.reference_images:
-        scene = _tinted(scene, [_mean_colour(image) for image in spec.reference_images],
-                        _REFERENCE_TINT)  # fmt: skip
+        references = [_mean_colour(image) for image in spec.reference_images]
+        scene = _tinted(scene, references, _REFERENCE_TINT)
     return scene
 
 
