@@ -85,3 +85,35 @@ def test_serve_with_no_workers_only_queues(tmp_path: Path) -> None:
             time.sleep(1.0)
             data = client.get(f"/api/v3/predictions/{task_id}/result").json()["data"]
     assert data["status"] == "queued"
+
+
+def test_accounts_and_keys_commands(tmp_path: Path) -> None:
+    where = ("--data-dir", str(tmp_path))
+    created = kinema("accounts", "create", "team", "--balance", "12.50", *where)
+    assert created.returncode == 0, created.stderr
+    assert kinema("accounts", "topup", "team", "2.5", *where).returncode == 0
+    assert kinema("accounts", "set", "team", "--rpm", "30", "--max-running", "2",
+                  *where).returncode == 0  # fmt: skip
+    key = kinema("keys", "create", "--account", "team", "--models",
+                 f"doubao-{LITE}", *where)  # fmt: skip
+    assert key.returncode == 0 and KEY_LINE.match(key.stdout.strip().splitlines()[-1])
+    shown = kinema("accounts", "show", "team", "--json", *where)
+    listing = kinema("keys", "ls", "--account", "team", *where)
+    secret = key.stdout.strip().splitlines()[-1]
+    prefix = secret[:10]
+    assert prefix in listing.stdout and secret not in listing.stdout
+    revoked = kinema("keys", "revoke", prefix, *where)
+    again = kinema("keys", "revoke", prefix, *where)
+    missing = kinema("accounts", "show", "nobody", *where)
+    bad_amount = kinema("accounts", "topup", "team", "lots", *where)
+    usage = kinema("usage", "--account", "team", "--json", *where)
+    import json
+
+    data = json.loads(shown.stdout)
+    assert data["balance"] == "15.000000" and data["rpm_limit"] == 30
+    assert data["max_running"] == 2 and data["max_queued"] is None
+    assert [m["kind"] for m in data["recent_movements"]] == ["topup", "topup"]
+    assert revoked.returncode == 0 and again.returncode == 2
+    assert missing.returncode == 2 and "no account named 'nobody'" in missing.stderr
+    assert bad_amount.returncode == 2 and "not an amount" in bad_amount.stderr
+    assert usage.returncode == 0 and json.loads(usage.stdout) == []

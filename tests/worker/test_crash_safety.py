@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from kinema.domain.keys import new_api_key
 from kinema.store.sql import SqlStore
 from tests.support import (
     LiveService,
@@ -60,11 +62,18 @@ def running_with_progress(client: httpx.Client, task_id: str) -> bool:
 
 
 def test_sigkill_worker_mid_task(db_url: str, tmp_path: Path) -> None:
-    with start_service(tmp_path, workers=0, db=db_url, **FAST_RECOVERY) as live:
+    prices = tmp_path / "prices.toml"
+    prices.write_text(f"[{BIG['model']}]\n1080p = 0.25\n")
+    with start_service(tmp_path, workers=0, db=db_url, prices_file=prices,
+                       **FAST_RECOVERY) as live:  # fmt: skip
+        store = live.services.store
+        account = store.create_account(f"payer-{tmp_path.name}", Decimal(10))
+        key = new_api_key()
+        store.add_api_key(account.id, key)
         doomed = spawn_worker(live.settings, "doomed")
         rescuer = None
         try:
-            with live.client(live.new_key()) as client:
+            with live.client(key) as client:
                 task_id = submit(client)
                 wait_for(lambda: running_with_progress(client, task_id), 60, "the task to run")
                 doomed.send_signal(signal.SIGKILL)
@@ -82,6 +91,12 @@ def test_sigkill_worker_mid_task(db_url: str, tmp_path: Path) -> None:
         # Exactly one output: the killed attempt never stored a file.
         assert output_attempts(live, task_id) == ["2"]
         assert httpx.get(task["content"]["video_url"]).status_code == 200
+        # Charged once: one hold of 12 s × 0.25, captured once, despite two attempts.
+        summary = store.summary(account.id)
+        assert summary is not None and summary.account.balance == Decimal(7)
+        assert [(m.kind, m.amount) for m in reversed(summary.recent)] == [
+            ("topup", Decimal(10)), ("hold", Decimal(3)), ("capture", Decimal(3)),
+        ]  # fmt: skip
 
 
 def test_sigkill_engine_child_mid_task(tmp_path: Path) -> None:

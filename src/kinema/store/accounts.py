@@ -20,6 +20,7 @@ from kinema.store.schema import accounts, api_keys, ledger, rate_windows, tasks
 from kinema.store.transitions import Transitions
 
 RATE_WINDOW_SECONDS = 60
+MONEY_PLACES = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,17 @@ class Accounts(Transitions):
             row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
             if row is None:
                 return None
-            counts: dict[str, int] = dict(
-                conn.execute(
+            counts: dict[str, int] = {
+                status: count
+                for status, count in conn.execute(
                     sa.select(tasks.c.status, sa.func.count())
                     .where(
                         tasks.c.account_id == account_id,
                         tasks.c.status.in_([TaskStatus.QUEUED.value, TaskStatus.RUNNING.value]),
                     )
                     .group_by(tasks.c.status)
-                ).tuples()
-            )
+                )
+            }
             held = conn.execute(
                 sa.select(sa.func.coalesce(sa.func.sum(tasks.c.price), 0)).where(
                     tasks.c.account_id == account_id,
@@ -142,7 +144,7 @@ class Accounts(Transitions):
             ).all()
         return AccountSummary(
             account=account_from_row(row),
-            held=Decimal(held),
+            held=Decimal(held).quantize(MONEY_PLACES),
             queued=int(counts.get(TaskStatus.QUEUED.value, 0)),
             running=int(counts.get(TaskStatus.RUNNING.value, 0)),
             recent=[ledger_from_row(m) for m in movements],
