@@ -242,3 +242,19 @@ def test_parallel_submits_never_overdraw(
     assert summary is not None and summary.account.balance == Decimal(0)
     assert summary.queued == 10 and summary.held == Decimal("1.00")
     assert all(entry.balance_after >= 0 for entry in summary.recent)
+
+
+def test_limits_hold_across_api_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    with (
+        start_service(tmp_path / "a", workers=0, db=pg_url) as first,
+        start_service(tmp_path / "b", workers=0, db=pg_url) as second,
+    ):
+        _, key = account_with(first, "0", rpm_limit=4, max_queued=3)
+        with first.client(key) as one, second.client(key) as two:
+            codes = [client.get(ARK).status_code for client in (one, two, one, two)]
+            limited = two.get(ARK)
+        _, key = account_with(first, "0", max_queued=3)
+        with first.client(key) as one, second.client(key) as two:
+            queued = [lite(client).status_code for client in (one, two, one, two)]
+    assert codes == [200] * 4 and limited.status_code == 429
+    assert queued == [200, 200, 200, 429]
