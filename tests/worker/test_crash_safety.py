@@ -157,18 +157,16 @@ def test_cancel_a_running_task(tmp_path: Path) -> None:
         assert live.wait(client, follow)["status"] == "succeeded"
 
 
-def test_cancel_queued_and_finished_tasks(idle_service: LiveService) -> None:
-    with idle_service.client(idle_service.new_key()) as client:
+def test_cancel_queued_and_finished_tasks(tmp_path: Path) -> None:
+    with start_service(tmp_path, workers=0) as live, live.client(live.new_key()) as client:
         task_id = submit(client)
         response = client.post(f"/api/v3/predictions/{task_id}/cancel")
         assert response.json()["data"]["status"] == "cancelled"
         assert client.post("/api/v3/predictions/cgt-nope/cancel").status_code == 404
-    store = idle_service.services.store
-    claim = store.claim("w", 30)
-    assert claim is None  # nothing left to run
-    with idle_service.client(idle_service.new_key()) as client:
+        store = live.services.store
+        assert store.claim("w", 30) is None  # the cancelled task never runs
         done = submit(client)
-        claim = store.claim("w", 30, models=(BIG["model"],))
+        claim = store.claim("w", 30)
         assert claim is not None and claim.task.id == done
         store.fail(claim, "InternalServiceError", "x", 1)
         refused = client.post(f"/api/v3/predictions/{done}/cancel")

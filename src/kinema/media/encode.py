@@ -312,19 +312,23 @@ class _Mp4Writer(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._encode_all()
+            if self._encode_all():
+                # Writes the trailer and the fast-start rewrite: a failure here (disk full)
+                # must fail the encode, not leave a broken file to be renamed into place.
+                self._container.close()
         except BaseException as exc:  # handed to the producer, which re-raises it
             self._error = exc
         finally:
             with contextlib.suppress(Exception):
-                self._container.close()
+                self._container.close()  # after an abort or error; closing twice is harmless
 
-    def _encode_all(self) -> None:
+    def _encode_all(self) -> bool:
+        """Encode queued frames until told to stop; False if aborted."""
         index = 0
         while True:
             item = self._queue.get()
             if self._aborted.is_set():
-                return
+                return False
             if isinstance(item, _Stop):
                 break
             frame = av.VideoFrame.from_ndarray(item, format="yuv420p")
@@ -339,6 +343,7 @@ class _Mp4Writer(threading.Thread):
         if self._audio is not None:
             self._encode_audio_until(self._samples, final=True)
             self._mux(self._audio.encode(None))
+        return True
 
     def _encode_audio_until(self, target: int, *, final: bool = False) -> None:
         if self._audio is None or self._pcm is None:

@@ -101,7 +101,6 @@ class Queue(TaskRecords):
             attempts=tasks.c.attempts + 1,
             started_at=sa.func.coalesce(tasks.c.started_at, now),
             progress=0.0,
-            cancel_requested=False,
         )
         conn.execute(
             accounts.update().where(accounts.c.id == picked.account_id).values(last_claimed_at=now)
@@ -162,56 +161,74 @@ class Queue(TaskRecords):
     ) -> TaskStatus | None:
         with write_transaction(self.engine) as conn:
             now = self._clock(conn)
+            # Lock the row while it is still ours: a reaper and a new claim cannot slip in
+            # between this read and the write below (PostgreSQL; SQLite is already serial).
             row = conn.execute(
-                sa.select(tasks.c.attempts, tasks.c.max_attempts).where(self._fenced(claim))
+                sa.select(tasks.c.attempts, tasks.c.max_attempts, tasks.c.cancel_requested)
+                .where(self._fenced(claim))
+                .with_for_update()
             ).first()
             if row is None:
                 return None
-            where = tasks.c.id == claim.task.id
-            if count_attempt and row.attempts >= row.max_attempts:
-                self._transition(
-                    conn, where, TaskStatus.FAILED, now, finished_at=now, **LEASE_CLEARED,
-                    error_code="InternalServiceError",
-                    error_message=f"{reason} (gave up after {row.attempts} attempts)",
-                )  # fmt: skip
-                return TaskStatus.FAILED
+            return self._requeue(conn, self._fenced(claim), row, now, retry_delay,
+                                 reason, count_attempt)  # fmt: skip
+
+    def _requeue(
+        self,
+        conn: Connection,
+        where: sa.ColumnElement[bool],
+        row: Any,
+        now: float,
+        retry_delay: float,
+        reason: str,
+        count_attempt: bool,
+    ) -> TaskStatus:
+        """Put a running task back in the queue — or end it: cancelled if its owner asked for
+        that (a requeue must not forget a cancel), failed if it used all its attempts."""
+        if row.cancel_requested:
+            self._transition(conn, where, TaskStatus.CANCELLED, now, finished_at=now,
+                             **LEASE_CLEARED)  # fmt: skip
+            return TaskStatus.CANCELLED
+        if count_attempt and row.attempts >= row.max_attempts:
             self._transition(
-                conn, where, TaskStatus.QUEUED, now, **LEASE_CLEARED,
-                available_at=now + retry_delay, progress=0.0,
-                attempts=row.attempts if count_attempt else row.attempts - 1,
+                conn, where, TaskStatus.FAILED, now, finished_at=now, **LEASE_CLEARED,
+                error_code="InternalServiceError",
+                error_message=f"{reason} (gave up after {row.attempts} attempts)",
             )  # fmt: skip
-            self._notify_new_task(conn)
-            return TaskStatus.QUEUED
+            return TaskStatus.FAILED
+        self._transition(
+            conn, where, TaskStatus.QUEUED, now, **LEASE_CLEARED,
+            available_at=now + retry_delay, progress=0.0,
+            attempts=row.attempts if count_attempt else row.attempts - 1,
+        )  # fmt: skip
+        self._notify_new_task(conn)
+        return TaskStatus.QUEUED
 
     def requeue_lost_leases(self, max_backoff: float = 60.0) -> tuple[int, int]:
         """Requeue running tasks whose lease expired (a worker died or hung), with backoff;
-        fail those that used all their attempts. Returns (requeued, failed)."""
+        fail those that used all their attempts, cancel those whose owner asked. Returns
+        (requeued, failed). Safe with several reapers at once: each row is locked and its
+        lease checked again by the write itself."""
         with write_transaction(self.engine) as conn:
             now = self._clock(conn)
-            lost = conn.execute(
-                sa.select(tasks.c.id, tasks.c.attempts, tasks.c.max_attempts).where(
-                    tasks.c.status == TaskStatus.RUNNING.value, tasks.c.lease_expires_at < now
-                )
-            ).all()
-            requeued = failed = 0
-            for row in lost:
-                where = sa.and_(tasks.c.id == row.id, tasks.c.status == TaskStatus.RUNNING.value)
-                if row.attempts >= row.max_attempts:
-                    failed += len(self._transition(
-                        conn, where, TaskStatus.FAILED, now, finished_at=now, **LEASE_CLEARED,
-                        error_code="InternalServiceError",
-                        error_message="the worker running the task stopped responding "
-                        f"(gave up after {row.attempts} attempts)",
-                    ))  # fmt: skip
-                else:
-                    delay = min(2.0 ** (row.attempts - 1), max_backoff)
-                    requeued += len(self._transition(
-                        conn, where, TaskStatus.QUEUED, now, **LEASE_CLEARED,
-                        available_at=now + delay, progress=0.0,
-                    ))  # fmt: skip
-            if requeued:
-                self._notify_new_task(conn)
-            return requeued, failed
+            lost = sa.and_(
+                tasks.c.status == TaskStatus.RUNNING.value, tasks.c.lease_expires_at < now
+            )
+            rows = conn.execute(
+                sa.select(tasks.c.id, tasks.c.attempts, tasks.c.max_attempts,
+                          tasks.c.cancel_requested)
+                .where(lost)
+                .with_for_update(skip_locked=True)
+            ).all()  # fmt: skip
+            counts = {TaskStatus.QUEUED: 0, TaskStatus.FAILED: 0, TaskStatus.CANCELLED: 0}
+            for row in rows:
+                delay = min(2.0 ** (row.attempts - 1), max_backoff)
+                outcome = self._requeue(
+                    conn, sa.and_(tasks.c.id == row.id, lost), row, now, delay,
+                    "the worker running the task stopped responding", count_attempt=True,
+                )  # fmt: skip
+                counts[outcome] += 1
+            return counts[TaskStatus.QUEUED], counts[TaskStatus.FAILED]
 
     def expire_overdue(self) -> int:
         """queued/running → expired for tasks past ``execution_expires_after``."""

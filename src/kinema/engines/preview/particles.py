@@ -49,7 +49,9 @@ class Swarm:
     stretch: float = 1.0
     """Horizontal radius / vertical radius."""
     spread: float = 0.3
+    """Random variation of each element's speed, as a fraction of ``velocity``."""
     wobble: float = 0.0
+    """Amplitude of a slow side-to-side sway (fireflies, leaves)."""
     twinkle: float = 0.0
     """Brightness flicker frequency in Hz (0 = steady)."""
     fade: bool = False
