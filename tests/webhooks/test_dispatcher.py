@@ -282,8 +282,8 @@ def test_a_private_callback_url_is_dead_lettered_without_a_request(tmp_path: Pat
 @pytest.mark.parametrize(
     "url, allow_private, refused",
     [
-        ("ftp://example.com/hook", True, "http or https"),
-        ("http:///no-host", True, "http or https"),
+        ("ftp://example.com/hook", True, "http and https"),
+        ("http:///no-host", True, "http and https"),
         ("http://127.0.0.1:8080/hook", False, "non-public"),
         ("http://10.1.2.3/hook", False, "non-public"),
         ("http://169.254.169.254/latest/meta-data", False, "non-public"),

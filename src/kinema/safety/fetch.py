@@ -1,8 +1,8 @@
 """Fetching the media a client points us at: http(s) URLs and ``data:`` URIs, with limits.
 
 Every byte of input comes through here. Limits: size (streamed, never buffered past the limit),
-time, redirects, scheme; and unless ``allow_private_urls`` is set, the host must resolve only to
-public addresses (no loopback, private, link-local, multicast or reserved ranges).
+time, redirects, scheme; and unless ``allow_private_urls`` is set, every hop must resolve only to
+public addresses and is connected to the address checked (``kinema.safety.addresses``).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
+
+from kinema.safety.addresses import UnresolvableHost, UnsafeTarget, resolve_target
 
 MAX_REDIRECTS = 3
 _DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.I)
@@ -72,22 +72,32 @@ async def fetch_media(url: str, limits: FetchLimits) -> FetchedMedia:
 async def _download(url: str, limits: FetchLimits) -> FetchedMedia:
     timeout = httpx.Timeout(limits.timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        # Redirects are followed by hand so that every hop is checked and pinned.
         for _ in range(MAX_REDIRECTS + 1):
-            await _check_target(url, limits.allow_private)
             try:
-                async with client.stream("GET", url) as response:
-                    if response.is_redirect:
-                        url = urljoin(url, response.headers.get("location", ""))
-                        continue
-                    if response.status_code != 200:
-                        raise FetchError(
-                            f"fetching {_short(url)} answered HTTP {response.status_code}"
-                        )
-                    data = await _read_limited(response, limits.max_bytes, url)
-                    content_type = response.headers.get("content-type", "")
-                    return FetchedMedia(data, content_type.split(";")[0].strip().lower() or None)
+                target = await resolve_target(url, limits.allow_private)
+            except (UnsafeTarget, UnresolvableHost) as exc:
+                raise FetchError(f"{_short(url)}: {exc}") from None
+            request = client.build_request(
+                "GET", target.url, headers=target.headers, extensions=target.extensions
+            )
+            try:
+                response = await client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 raise FetchError(f"could not fetch {_short(url)}: {type(exc).__name__}") from None
+            try:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("location", ""))
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(f"fetching {_short(url)} answered HTTP {response.status_code}")
+                data = await _read_limited(response, limits.max_bytes, url)
+                content_type = response.headers.get("content-type", "")
+                return FetchedMedia(data, content_type.split(";")[0].strip().lower() or None)
+            except httpx.HTTPError as exc:
+                raise FetchError(f"could not fetch {_short(url)}: {type(exc).__name__}") from None
+            finally:
+                await response.aclose()
     raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {_short(url)}")
 
 
@@ -103,27 +113,6 @@ async def _read_limited(response: httpx.Response, max_bytes: int, url: str) -> b
             raise FetchError(f"{_short(url)} is larger than {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _check_target(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"only http(s) URLs and data URIs are accepted, got {_short(url)}")
-    if allow_private:
-        return
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        raise FetchError(f"could not resolve the host of {_short(url)}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise FetchError(
-                f"{_short(url)} resolves to a non-public address, which is not allowed"
-            )
 
 
 def _short(url: str) -> str:

@@ -23,7 +23,6 @@ at one event, so a receiver can drop the duplicates that at-least-once delivery 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
@@ -31,12 +30,12 @@ import secrets
 import socket
 import threading
 import time
-from urllib.parse import urlsplit
 
 import httpx
 
 from kinema.config import Settings
 from kinema.domain.task import TERMINAL
+from kinema.safety.addresses import Target, UnresolvableHost, UnsafeTarget, resolve_target
 from kinema.store.outbox import Callback
 from kinema.store.sql import SqlStore
 from kinema.webhooks.signing import SIGNATURE_HEADER, sign
@@ -85,36 +84,20 @@ def retry_schedule(settings: Settings) -> list[float]:
     return [backoff(settings, attempt) for attempt in range(1, settings.callback_max_attempts)]
 
 
-async def check_callback_url(url: str, allow_private: bool) -> None:
-    """Refuse (``UndeliverableUrl``) a URL that is not http(s) or reaches a non-public host.
+async def check_callback_url(url: str, allow_private: bool) -> Target:
+    """Refuse (``UndeliverableUrl``) a URL that is not http(s) or reaches a non-public host, and
+    pin the delivery to the address checked.
 
-    The same rule as input fetching (``kinema.safety.fetch``): a callback must not become a way
-    to make the server call into its own network.
+    The same rule as input fetching (``kinema.safety.addresses``): a callback must not become a
+    way to make the server call into its own network.
     """
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise UndeliverableUrl("callback_url must be an http or https URL with a host")
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        raise UndeliverableUrl("callback_url has an invalid port") from None
-    if allow_private:
-        return
-    host = parts.hostname
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+        return await resolve_target(url, allow_private)
+    except UnsafeTarget as exc:
+        raise UndeliverableUrl(f"callback_url refused: {exc}") from None
+    except UnresolvableHost as exc:
         # Name resolution can fail for a while and then work again: retry, do not dead-letter.
-        raise DeliveryFailed(f"could not resolve the callback host {host}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise UndeliverableUrl(
-                f"callback host {host} resolves to a non-public address ({address}), "
-                "which is not allowed"
-            )
+        raise DeliveryFailed(str(exc)) from None
 
 
 def encode_payload(payload: object) -> bytes:
@@ -220,9 +203,10 @@ class Dispatcher:
         return None
 
     async def _post(self, client: httpx.AsyncClient, callback: Callback) -> None:
-        await check_callback_url(callback.url, self.settings.allow_private_urls)
+        target = await check_callback_url(callback.url, self.settings.allow_private_urls)
         body = encode_payload(callback.payload)
         headers = {
+            **target.headers,
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(callback.secret, body, int(time.time())),
             "X-Kinema-Event": callback.event,
@@ -231,8 +215,12 @@ class Dispatcher:
         }
         # Streamed and never read: only the status line matters, and a receiver's large
         # answer must not be buffered here.
-        async with client.stream("POST", callback.url, content=body, headers=headers) as answer:
-            status = answer.status_code
+        request = client.build_request(
+            "POST", target.url, content=body, headers=headers, extensions=target.extensions
+        )
+        answer = await client.send(request, stream=True)
+        status = answer.status_code
+        await answer.aclose()
         if 200 <= status < 300:
             return
         if 300 <= status < 400:
