@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -47,8 +46,8 @@ from kinema.domain.catalog import Catalog
 from kinema.domain.request import Submission, parse_request
 from kinema.domain.task import TaskStatus, can_transition
 from kinema.store.base import Claim, NewTask, TaskOutputs
-from kinema.store.schema import metadata
 from kinema.store.sql import SqlStore
+from tests.store.conftest import empty_tables
 
 CATALOG = Catalog()
 LITE = "seedance-1-0-lite-t2v-250428"
@@ -73,32 +72,6 @@ TaskSpec = tuple[int, int, int, bool]
 task_specs = st.tuples(
     st.integers(0, 1), st.sampled_from([0, 0, 1, 5]), st.integers(1, 3), st.booleans()
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'kinema.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    store = SqlStore(url)
-    store.render_callback = lambda task: {"id": task.id, "status": task.status.value}
-    yield store
-    store.close()
-
-
-def empty_tables(store: SqlStore) -> None:
-    """Empty every table the migrations made (as test_store.py does, but also tables added
-    since), children before parents."""
-    existing = set(sa.inspect(store.engine).get_table_names()) - {"alembic_version"}
-    ordered = [t.name for t in reversed(metadata.sorted_tables) if t.name in existing]
-    ordered += sorted(existing - set(ordered))
-    with store.engine.begin() as conn:
-        if store.dialect == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(ordered)}"))
-        else:
-            for table in ordered:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
 def new_task(account_id: str, task_id: str, *, priority: int = 0, max_attempts: int = 2,
@@ -445,6 +418,7 @@ class TaskLifecycle(RuleBasedStateMachine):
 
 
 def test_task_lifecycle(store: SqlStore) -> None:
+    store.render_callback = lambda task: {"id": task.id, "status": task.status.value}
     machine = type("BoundTaskLifecycle", (TaskLifecycle,), {"store": store})
     run_state_machine_as_test(machine, settings=MACHINE_SETTINGS)  # type: ignore[no-untyped-call]
 

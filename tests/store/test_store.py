@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,21 +16,6 @@ from kinema.store.sql import SqlStore
 
 CATALOG = Catalog()
 LITE = "seedance-1-0-lite-t2v-250428"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'kinema.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    store = SqlStore(url)
-    if request.param == "postgresql":
-        # One database serves the whole session: start each test from empty tables.
-        with store.engine.begin() as conn:
-            conn.execute(sa.text("TRUNCATE outbox, rate_windows, meta, accounts CASCADE"))
-    yield store
-    store.close()
 
 
 def new_task(account_id: str, task_id: str, priority: int = 0, key: str | None = None,

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from kinema.api.admission import admit
 from kinema.api.body import json_object
 from kinema.api.deps import AccountDep, CallerDep, ServicesDep, links_for
+from kinema.api.lookup import owned_task, queue_position
 from kinema.api.submission import ark_submission
 from kinema.api.views import ark_task
 from kinema.artifacts.base import task_prefixes
@@ -41,12 +42,8 @@ async def get_task(
     task_id: str, request: Request, services: ServicesDep, account: AccountDep
 ) -> dict[str, object]:
     """One task object."""
-    task = await run_in_threadpool(services.store.get_task, task_id, account.id)
-    if task is None:
-        raise TaskNotFound(task_id)
-    position = None
-    if task.status is TaskStatus.QUEUED:
-        position = await run_in_threadpool(services.store.queue_position, task)
+    task = await owned_task(services, account, task_id)
+    position = await queue_position(services, task)
     return ark_task(task, links_for(request, services), position)
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from kinema.api.admission import admit, wait_until_terminal
 from kinema.api.body import json_object
 from kinema.api.deps import AccountDep, CallerDep, ServicesDep, links_for
+from kinema.api.lookup import owned_task, queue_position
 from kinema.api.submission import GPTPROTO_MODES, gptproto_submission
 from kinema.api.views import gptproto_data, gptproto_envelope
 from kinema.domain.errors import InvalidParameter, InvalidState, NotFound, TaskNotFound
@@ -22,9 +23,7 @@ VENDORS = ("bytedance", "doubao")
 
 
 async def _view(request: Request, services: ServicesDep, task: Task) -> dict[str, object]:
-    position = None
-    if task.status is TaskStatus.QUEUED:
-        position = await run_in_threadpool(services.store.queue_position, task)
+    position = await queue_position(services, task)
     data = gptproto_data(task, links_for(request, services), services.settings, position)
     return gptproto_envelope(data)
 
@@ -34,10 +33,7 @@ async def result(
     task_id: str, request: Request, services: ServicesDep, account: AccountDep
 ) -> dict[str, object]:
     """A task's current state, in the GPTProto envelope."""
-    task = await run_in_threadpool(services.store.get_task, task_id, account.id)
-    if task is None:
-        raise TaskNotFound(task_id)
-    return await _view(request, services, task)
+    return await _view(request, services, await owned_task(services, account, task_id))
 
 
 @router.post("/api/v3/predictions/{task_id}/cancel")
