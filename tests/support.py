@@ -25,8 +25,8 @@ from PIL import Image
 
 from kinema.api.app import build_services, create_app
 from kinema.api.deps import Services
-from kinema.domain.keys import new_api_key
 from kinema.config import Settings
+from kinema.domain.keys import new_api_key
 from kinema.worker.pool import settings_env
 from kinema.worker.runner import Worker
 

@@ -79,6 +79,31 @@ class Settings(BaseSettings):
     callback_poll_seconds: float = Field(0.5, gt=0)
     """How often an idle webhook dispatcher looks for due callbacks."""
 
+    models_file: Path | None = None
+    """TOML models file (``kinema.domain.models_file``): own models and open-weight engines."""
+    diffusers_dtype: Literal["bfloat16", "float16", "float32"] | None = None
+    """Overrides every diffusers entry's ``dtype`` (bfloat16 is faster; results change)."""
+    diffusers_attention: str = Field("native", pattern=r"^[a-z0-9_]+$")
+    """diffusers attention backend: ``native`` (torch SDPA, the default), ``_native_flash``,
+    ``_native_cudnn``, ``flash``, ``sage``, ...; hub backends (``*_hub``) are refused."""
+    diffusers_compile: bool = False
+    """``torch.compile`` the transformer blocks (slow first task per shape)."""
+    diffusers_cache: Literal["off", "first-block", "sea"] = "off"
+    """Cache acceleration: First Block Cache, or SeaCache (TeaCache-style; Wan text-to-video)."""
+    diffusers_cache_threshold: float | None = Field(None, gt=0)
+    """The cache's threshold (higher: faster, further from the uncached result)."""
+    diffusers_device: str | None = None
+    """Device of the diffusers engine; default ``cuda`` when available, else ``cpu``."""
+    diffusers_cpu_threads: int | None = Field(None, ge=1)
+    """Torch threads of a diffusers engine running on the CPU; default: torch's (one per core)."""
+
+    @model_validator(mode="after")
+    def _no_hub_attention(self) -> Settings:
+        # Hub backends download kernels at run time; weights and code must be local.
+        if self.diffusers_attention.endswith("_hub"):
+            raise ValueError("diffusers_attention: backends fetched from a hub are not allowed")
+        return self
+
     @model_validator(mode="after")
     def _heartbeat_inside_lease(self) -> Settings:
         # A heartbeat slower than the lease would let a healthy worker lose its task.

@@ -17,7 +17,7 @@ from kinema.api.views import Links, ark_task
 from kinema.artifacts.local import LocalArtifacts
 from kinema.artifacts.signing import UrlSigner
 from kinema.config import Settings
-from kinema.domain.catalog import Catalog
+from kinema.domain.models_file import load_catalog
 from kinema.domain.pricing import PriceList
 from kinema.store.base import Task
 from kinema.store.sql import SqlStore
@@ -32,7 +32,7 @@ def build_services(settings: Settings) -> Services:
     store = SqlStore(settings.database_url)
     signer = UrlSigner(store.get_or_create_meta(URL_SIGNING_SECRET, secrets.token_urlsafe(48)))
     store.render_callback = callback_renderer(settings, signer)
-    catalog = Catalog()
+    catalog = load_catalog(settings.models_file)
     return Services(
         settings=settings,
         store=store,

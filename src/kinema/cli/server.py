@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from kinema.cli.common import DataDirOption, DbOption, console, settings_from, setup_logging
+from kinema.cli.models import ModelsOption, check_engines, load_catalog_or_exit
 from kinema.domain.keys import new_api_key
 
 
@@ -22,6 +23,7 @@ def serve(
         typer.Option(help="Worker processes to supervise; 0 queues tasks but runs none. "
                      "[default: 1]"),
     ] = None,
+    models_file: ModelsOption = None,
 ) -> None:  # fmt: skip
     """Run the HTTP API and its workers (the embedded default needs nothing else)."""
     import uvicorn
@@ -32,7 +34,10 @@ def serve(
     from kinema.worker.reaper import Reaper
 
     setup_logging()
-    settings = settings_from(data_dir=data_dir, db=db, workers=workers)
+    settings = settings_from(data_dir=data_dir, db=db, workers=workers, models_file=models_file)
+    catalog = load_catalog_or_exit(settings)
+    if settings.workers:
+        check_engines(catalog)
     services = build_services(settings)
     if services.store.count_accounts() == 0:
         key = new_api_key()
@@ -73,17 +78,21 @@ def worker(
     parent_pid: Annotated[
         int | None, typer.Option(hidden=True, help="Exit when this process is gone.")
     ] = None,
+    models_file: ModelsOption = None,
 ) -> None:
     """Run one worker: claim tasks from the database and render them."""
     from kinema.api.app import build_services
     from kinema.worker.runner import Worker, worker_id
 
     setup_logging()
-    settings = settings_from(data_dir=data_dir, db=db)
+    settings = settings_from(data_dir=data_dir, db=db, models_file=models_file)
+    catalog = load_catalog_or_exit(settings)
+    # Before anything starts: a model whose engine is not installed is one clear line.
+    models = check_engines(catalog, tuple(model or ()))
     services = build_services(settings)
     owner = f"{name}@{worker_id()}" if name else None
-    runner = Worker(settings, services.store, services.artifacts,
-                    models=tuple(model or ()), owner=owner, parent_pid=parent_pid)  # fmt: skip
+    runner = Worker(settings, services.store, services.artifacts, models=models, owner=owner,
+                    parent_pid=parent_pid, catalog=catalog)  # fmt: skip
 
     def on_signal(_signum: int, _frame: object) -> None:
         runner.stop.set()

@@ -7,8 +7,10 @@ models file) needs nothing but a new :class:`ModelSpec`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from kinema.domain.errors import ModelNotFound
 
@@ -116,6 +118,11 @@ class ModelSpec:
     """Resolutions allowed with reference images, where narrower than ``resolutions``."""
     camera_fixed_with_references: bool = True
     aliases: tuple[str, ...] = ()
+    ratios: tuple[str, ...] = RATIOS
+    """The concrete ratios accepted (``adaptive`` is governed by ``adaptive_ratio``)."""
+    engine_config: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """What the engine needs to serve this model (a diffusers entry's family, weights, ...);
+    JSON-like, sent to the engine child with every task. Empty for the preview engine."""
 
     @property
     def default_duration(self) -> int:
@@ -127,7 +134,7 @@ class ModelSpec:
         return self.resolutions
 
     def ratios_for(self, mode: Mode) -> tuple[str, ...]:
-        return (*RATIOS, "adaptive") if mode in self.adaptive_ratio else RATIOS
+        return (*self.ratios, "adaptive") if mode in self.adaptive_ratio else self.ratios
 
     def supports_camera_fixed(self, mode: Mode) -> bool:
         if mode is Mode.REFERENCE:

@@ -7,6 +7,7 @@ or a hang — without harming itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -27,7 +28,7 @@ _PROGRESS_EVERY_SECONDS = 0.2
 
 def child_main(conn: Connection) -> None:
     """Entry point of the child: answer Generate events until the pipe closes."""
-    engines: dict[str, Engine] = {}
+    engines = _Engines()
     conn.send(Ready())
     while True:
         try:
@@ -39,12 +40,16 @@ def child_main(conn: Connection) -> None:
         # A Cancel arriving between tasks refers to one already finished: nothing to do.
 
 
-def _generate(event: Generate, conn: Connection, engines: dict[str, Engine]) -> Done | Failed:
+def _generate(event: Generate, conn: Connection, engines: _Engines) -> Done | Failed:
     out_dir = Path(event.out_dir)
     try:
-        engine = engines.get(event.engine)
-        if engine is None:
-            engine = engines[event.engine] = load_engine(event.engine)
+        engine = engines.get(event.engine, event.engine_config)
+    except Exception as exc:
+        # Missing weights or packages: the task fails saying why; the child lives on.
+        log.error("loading the %s engine failed:\n%s", event.engine, traceback.format_exc())
+        model = event.engine_config.get("model", event.engine)
+        return Failed(event.task_id, "InternalServiceError", f"{model} could not be loaded: {exc}")
+    try:
         request = GenerationRequest.from_json(event.request)
         spec = _render_spec(request, event.inputs)
         watcher = _Watcher(conn, event.task_id)
@@ -107,6 +112,28 @@ def _render_spec(request: GenerationRequest, inputs: dict[str, str]) -> RenderSp
         last_frame=last,
         reference_images=tuple(references),
     )
+
+
+class _Engines:
+    """The engines loaded in this child: one per engine name, kept across tasks and replaced
+    (its ``close`` called first, to free GPU memory) when a task needs another model."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, tuple[str, Engine]] = {}
+
+    def get(self, name: str, config: dict[str, object]) -> Engine:
+        key = json.dumps(config, sort_keys=True, default=str)
+        held = self._loaded.get(name)
+        if held is not None and held[0] == key:
+            return held[1]
+        if held is not None:
+            del self._loaded[name]
+            close = getattr(held[1], "close", None)
+            if close is not None:
+                close()
+        engine = load_engine(name, config)
+        self._loaded[name] = (key, engine)
+        return engine
 
 
 class _Watcher:

@@ -6,7 +6,7 @@ Up (child → worker): :class:`Ready`, :class:`Progress`, :class:`Done`, :class:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Generate:
     out_dir: str
     encoder_preset: str
     encoder_crf: int
+    engine_config: dict[str, object] = field(default_factory=dict)
+    """The model's engine configuration (catalog) plus the engine's settings; JSON-like."""
 
 
 @dataclass(frozen=True)

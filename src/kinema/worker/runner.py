@@ -18,7 +18,11 @@ from pathlib import Path
 
 from kinema.artifacts.base import ArtifactStore, output_key
 from kinema.config import Settings
-from kinema.store.base import Claim, TaskOutputs
+from kinema.domain.catalog import Catalog
+from kinema.domain.errors import ModelNotFound
+from kinema.domain.models_file import load_catalog
+from kinema.engines.registry import engine_settings
+from kinema.store.base import Claim, Task, TaskOutputs
 from kinema.store.sql import SqlStore
 from kinema.store.wakeup import TaskWakeup
 from kinema.worker.engine_process import EngineProcess, EngineProcessDied
@@ -58,8 +62,11 @@ class Worker:
         models: tuple[str, ...] = (),
         owner: str | None = None,
         parent_pid: int | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
+        self.catalog = catalog or load_catalog(settings.models_file)
+        """Where the engine configuration of each task's model comes from."""
         self.store = store
         self.artifacts = artifacts
         self.models = models
@@ -104,10 +111,17 @@ class Worker:
     def _execute(self, running: _Running) -> None:
         task = running.claim.task
         out_dir = self.staging / f"{task.id}-{task.attempts}"
+        engine_config = self._engine_config(task)
+        if engine_config is None:
+            reason = (f"{task.request.model} is not served by engine {task.engine} in this "
+                      "worker's catalog (is its models file the API's?)")  # fmt: skip
+            self.store.fail(running.claim, "InternalServiceError", reason,
+                            self._elapsed_ms(running))  # fmt: skip
+            return
         try:
             if not self.engine.alive():
                 self.engine.start()
-            self.engine.send(self._generate_event(running, out_dir))
+            self.engine.send(self._generate_event(running, out_dir, engine_config))
             self._supervise(running)
         except EngineProcessDied as exc:
             log.warning("engine process died while running %s: %s", task.id, exc)
@@ -117,7 +131,19 @@ class Worker:
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
 
-    def _generate_event(self, running: _Running, out_dir: Path) -> Generate:
+    def _engine_config(self, task: Task) -> dict[str, object] | None:
+        """The model's engine configuration plus the engine's settings; None if not served."""
+        try:
+            model = self.catalog.get(task.request.model)
+        except ModelNotFound:
+            return None
+        if model.engine != task.engine:
+            return None
+        return {**model.engine_config, **engine_settings(task.engine, self.settings)}
+
+    def _generate_event(
+        self, running: _Running, out_dir: Path, engine_config: dict[str, object]
+    ) -> Generate:
         task = running.claim.task
         inputs: dict[str, str] = {}
         for item in task.request.media:
@@ -138,6 +164,7 @@ class Worker:
             out_dir=str(out_dir),
             encoder_preset=self.settings.encoder_preset,
             encoder_crf=self.settings.encoder_crf,
+            engine_config=engine_config,
         )
 
     def _supervise(self, running: _Running) -> None:
