@@ -74,14 +74,13 @@ async def current_caller(request: Request, services: ServicesDep) -> Caller:
         raise AuthenticationFailed(
             "Invalid signature: missing API key (Authorization: Bearer sk-...)"
         )
-    found = await run_in_threadpool(services.store.authenticate, key)
+    found = await run_in_threadpool(services.store.authenticate_request, key)
     if found is None:
         raise AuthenticationFailed("Invalid signature: the API key is not valid")
-    account, key_record = found
+    account, key_record, count, window_left = found
     if key_record.revoked_at is not None:
         raise AuthenticationFailed("Invalid signature: the API key has been revoked")
     limit = account.rpm_limit or services.settings.default_rpm
-    count, window_left = await run_in_threadpool(services.store.count_request, key_record.id)
     if count > limit:
         raise RateLimited(
             f"rate limit exceeded: at most {limit} requests per minute for this key",

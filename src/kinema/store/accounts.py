@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from kinema.domain.keys import KEY_PREFIX_CHARS
 from kinema.domain.task import TaskStatus
@@ -191,13 +192,30 @@ class Accounts(Transitions):
             return [key_from_row(row) for row in rows]
 
     def authenticate(self, key: str) -> tuple[Account, ApiKeyRecord] | None:
+        with read_transaction(self.engine) as conn:
+            return self._authenticate(conn, key)
+
+    def authenticate_request(self, key: str) -> tuple[Account, ApiKeyRecord, int, float] | None:
+        """Authenticate and, for a live key, count the request in its rate window, in one
+        transaction (one round trip per API request). Returns (account, key, requests in this
+        minute so far, seconds until the window ends), or None for an unknown key."""
+        with write_transaction(self.engine) as conn:
+            found = self._authenticate(conn, key)
+            if found is None:
+                return None
+            account, record = found
+            if record.revoked_at is not None:
+                return account, record, 0, 0.0
+            count, window_left = self._count_request(conn, record.id)
+            return account, record, count, window_left
+
+    def _authenticate(self, conn: Connection, key: str) -> tuple[Account, ApiKeyRecord] | None:
         query = (
             sa.select(accounts, *[c.label(f"key_{c.name}") for c in api_keys.c])
             .join(api_keys, api_keys.c.account_id == accounts.c.id)
             .where(api_keys.c.key_hash == hash_key(key))
         )
-        with read_transaction(self.engine) as conn:
-            row = conn.execute(query).first()
+        row = conn.execute(query).first()
         if row is None:
             return None
         mapping: dict[str, Any] = dict(row._mapping)
@@ -214,29 +232,27 @@ class Accounts(Transitions):
 
     # -- request rate ------------------------------------------------------------------------
 
-    def count_request(self, key_id: str) -> tuple[int, float]:
-        """Count one request for ``key_id`` in the current minute; returns (count so far,
-        seconds until the window ends). Shared by every API process using the database."""
-        with write_transaction(self.engine) as conn:
-            now = self._clock(conn)
-            window = int(now // RATE_WINDOW_SECONDS)
-            if not insert_ignoring_conflict(
-                conn, rate_windows, {"key_id": key_id, "window": window, "count": 1},
-                ["key_id", "window"],
-            ):  # fmt: skip
-                conn.execute(
-                    rate_windows.update()
-                    .where(rate_windows.c.key_id == key_id, rate_windows.c.window == window)
-                    .values(count=rate_windows.c.count + 1)
-                )
-            count = conn.execute(
-                sa.select(rate_windows.c.count).where(
-                    rate_windows.c.key_id == key_id, rate_windows.c.window == window
-                )
-            ).scalar_one()
-            return int(count), (window + 1) * RATE_WINDOW_SECONDS - now
+    def _count_request(self, conn: Connection, key_id: str) -> tuple[int, float]:
+        now = self._clock(conn)
+        window = int(now // RATE_WINDOW_SECONDS)
+        if not insert_ignoring_conflict(
+            conn, rate_windows, {"key_id": key_id, "window": window, "count": 1},
+            ["key_id", "window"],
+        ):  # fmt: skip
+            conn.execute(
+                rate_windows.update()
+                .where(rate_windows.c.key_id == key_id, rate_windows.c.window == window)
+                .values(count=rate_windows.c.count + 1)
+            )
+        count = conn.execute(
+            sa.select(rate_windows.c.count).where(
+                rate_windows.c.key_id == key_id, rate_windows.c.window == window
+            )
+        ).scalar_one()
+        return int(count), (window + 1) * RATE_WINDOW_SECONDS - now
 
     def forget_old_rate_windows(self) -> None:
+        """Drop the counters of windows that have ended (the reaper calls this)."""
         with write_transaction(self.engine) as conn:
             window = int(self._clock(conn) // RATE_WINDOW_SECONDS)
             conn.execute(rate_windows.delete().where(rate_windows.c.window < window - 1))

@@ -41,6 +41,7 @@ class Reaper:
         for task_id in deleted:
             for prefix in task_prefixes(task_id):
                 self.artifacts.delete_prefix(prefix)
+        self.store.forget_old_rate_windows()
         report = ReapReport(requeued, failed, expired, len(purged), len(deleted))
         if report != ReapReport():
             log.info("reaper: %s", report)
