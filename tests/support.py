@@ -25,6 +25,7 @@ from PIL import Image
 
 from kinema.api.app import build_services, create_app
 from kinema.api.deps import Services
+from kinema.api.limits import server_limits
 from kinema.config import Settings
 from kinema.domain.keys import new_api_key
 from kinema.worker.pool import settings_env
@@ -80,8 +81,9 @@ def start_service(data_dir: Path, workers: int = 1, **overrides: Any) -> Iterato
     services = build_services(settings)
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
-    )
+        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning",
+        **server_limits(settings),
+    )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

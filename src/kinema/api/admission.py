@@ -8,6 +8,7 @@ later, and ``adaptive`` is resolved to a concrete ratio before the task is store
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import string
 import time
@@ -19,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from kinema.api.deps import Caller, Services
 from kinema.artifacts.base import input_key
 from kinema.domain.catalog import closest_ratio
-from kinema.domain.errors import InvalidParameter
+from kinema.domain.errors import ContentPolicyViolation, InputImageSensitive, InvalidParameter
 from kinema.domain.pricing import video_seconds
 from kinema.domain.request import GenerationRequest, MediaInput, Submission, parse_request
 from kinema.media.image import decode_image, encode_png
 from kinema.safety.fetch import FetchError, FetchLimits, fetch_media
 from kinema.store.base import NewTask, Task
 
+log = logging.getLogger(__name__)
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 MAX_IDEMPOTENCY_KEY = 200
 _SYNC_POLL_SECONDS = 0.1
@@ -53,6 +55,7 @@ async def admit(
     request = parse_request(services.catalog, submission)
     caller.check_model(request.model)
     account = caller.account
+    await _screen_prompt(services, account.id, request)
     store = services.store
     if idempotency_key:
         earlier = await run_in_threadpool(
@@ -80,6 +83,22 @@ async def admit(
     return task
 
 
+async def _screen_prompt(services: Services, account_id: str, request: GenerationRequest) -> None:
+    """400 ``content_policy_violation`` before anything is stored or charged."""
+    policy = services.policy
+    if policy is None or not request.prompt:
+        return
+    if policy.classifier is None:
+        violation = policy.check(request.prompt)  # the blocklist alone takes microseconds
+    else:
+        violation = await run_in_threadpool(policy.check, request.prompt)
+    if violation is not None:
+        # The category for the operator; never the prompt, which may be anything.
+        log.info("refused a prompt of account %s: %s (%s: %s)", account_id,
+                 violation.category, violation.source, violation.detail)  # fmt: skip
+        raise ContentPolicyViolation(violation.category, violation.source)
+
+
 async def _fetch_inputs(
     services: Services, task_id: str, request: GenerationRequest
 ) -> GenerationRequest:
@@ -95,35 +114,45 @@ async def _fetch_inputs(
         *(_fetch_one(services, task_id, index, item, limits)
           for index, item in enumerate(request.media))
     )  # fmt: skip
-    media = tuple(item for item, _ in results)
+    # Stored only once every input passed: a refused submission leaves nothing behind.
+    for item, data, _size in results:
+        assert item.key is not None
+        await run_in_threadpool(services.artifacts.put_bytes, item.key, data)
+    media = tuple(item for item, _data, _size in results)
     request = request.with_media(media)
     if request.adaptive:
-        shape = next(size for _item, size in results if size is not None)
+        shape = next(size for _item, _data, size in results if size is not None)
         request = request.with_ratio(closest_ratio(*shape), services.catalog)
     return request
 
 
 async def _fetch_one(
     services: Services, task_id: str, index: int, item: MediaInput, limits: FetchLimits
-) -> tuple[MediaInput, tuple[int, int] | None]:
-    """Fetch, check and store one input; returns it with its key, and an image's (w, h)."""
+) -> tuple[MediaInput, bytes, tuple[int, int] | None]:
+    """Fetch and check one input; returns it with its key, the bytes to store under that key,
+    and an image's (w, h)."""
     try:
         fetched = await fetch_media(item.url, limits)
     except FetchError as exc:
         raise InvalidParameter(item.param, f"{item.param}: {exc}") from None
     if item.kind != "image":
         key = input_key(task_id, f"{index}-{item.role}.bin")
-        await run_in_threadpool(services.artifacts.put_bytes, key, fetched.data)
-        return replace(item, key=key), None
+        return replace(item, key=key), fetched.data, None
     try:
         image = await run_in_threadpool(decode_image, fetched.data)
     except ValueError as exc:
         raise InvalidParameter(item.param, f"{item.param}: {exc}") from None
+    screen = services.image_screen
+    if screen is not None:
+        (verdict,) = await run_in_threadpool(screen.screen, [image])
+        if verdict.flagged:
+            log.info("refused input image %s of task %s: %s", item.param, task_id,
+                     verdict.category or "flagged")  # fmt: skip
+            raise InputImageSensitive(verdict.category or "image", "image_screen", item.param)
     key = input_key(task_id, f"{index}-{item.role}.png")
     png = await run_in_threadpool(encode_png, image)
-    await run_in_threadpool(services.artifacts.put_bytes, key, png)
     height, width = image.shape[:2]
-    return replace(item, key=key), (width, height)
+    return replace(item, key=key), png, (width, height)
 
 
 async def wait_until_terminal(services: Services, task: Task) -> Task:

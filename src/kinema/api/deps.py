@@ -16,6 +16,8 @@ from kinema.config import Settings
 from kinema.domain.catalog import Catalog
 from kinema.domain.errors import AccessDenied, AuthenticationFailed, RateLimited
 from kinema.domain.pricing import PriceList
+from kinema.safety.images import ImageScreen
+from kinema.safety.policy import PromptPolicy
 from kinema.store.base import Account, ApiKeyRecord
 from kinema.store.sql import SqlStore
 
@@ -30,6 +32,10 @@ class Services:
     artifacts: ArtifactStore
     signer: UrlSigner
     prices: PriceList
+    policy: PromptPolicy | None = None
+    """Prompt screening (blocklist, classifier); None screens nothing."""
+    image_screen: ImageScreen | None = None
+    """Input image screening (``image_screen`` with ``input_image_screening``)."""
 
 
 def get_services(request: Request) -> Services:

@@ -16,7 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kinema.domain.errors import InvalidParameter, KinemaError, NotFound, RateLimited
+from kinema.domain.errors import (
+    ContentPolicyViolation,
+    InvalidParameter,
+    KinemaError,
+    NotFound,
+    RateLimited,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,7 @@ _ARK_TYPES = {
     404: "NotFound",
     405: "MethodNotAllowed",
     413: "RequestEntityTooLarge",
+    431: "RequestHeaderFieldsTooLarge",
     429: "TooManyRequests",
     500: "InternalServerError",
 }
@@ -52,6 +59,8 @@ def error_body(dialect: Dialect, error: KinemaError) -> dict[str, Any]:
         }
         if isinstance(error, InvalidParameter):
             body["param"] = error.param
+        elif isinstance(error, ContentPolicyViolation) and error.param:
+            body["param"] = error.param  # which input image
         return {"error": body}
     body = {"message": error.message, "type": str(error.status), "code": error.gptproto_code}
     if isinstance(error, InvalidParameter):

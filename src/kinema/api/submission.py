@@ -31,6 +31,10 @@ _COMMON_FIELDS: dict[str, tuple[str, ...]] = {
     "safety_identifier": ("safety_identifier",),
 }
 
+MAX_CONTENT_ITEMS = 20
+"""Ark ``content`` items, and each GPTProto media list, at most: more than any model takes (one
+text, 9 images, 3 videos, 3 audios), refused before any item is looked at."""
+
 GPTPROTO_MODES = {
     "text-to-video": Mode.TEXT,
     "image-to-video": Mode.FIRST_FRAME,
@@ -69,6 +73,8 @@ def _url_list(
         return []
     if not isinstance(value, list):
         raise InvalidParameter(name, f"{name} must be a list of URLs")
+    if len(value) > MAX_CONTENT_ITEMS:
+        raise InvalidParameter(name, f"{name} may hold at most {MAX_CONTENT_ITEMS} items")
     return [
         MediaInput(kind=kind, role=role, url=_url(item, f"{name}[{i}]", kind), param=f"{name}[{i}]")
         for i, item in enumerate(value)
@@ -138,13 +144,17 @@ def ark_submission(body: dict[str, Any]) -> Submission:
         raise MissingParameter("content", "content is required: a list of text and media items")
     if not isinstance(content, list):
         raise InvalidParameter("content", "content must be a list of items")
+    if len(content) > MAX_CONTENT_ITEMS:
+        raise InvalidParameter(
+            "content", f"content may hold at most {MAX_CONTENT_ITEMS} items, got {len(content)}"
+        )
     prompt: str | None = None
     media: list[MediaInput] = []
     for index, item in enumerate(content):
         param = f"content[{index}]"
         if not isinstance(item, dict):
             raise InvalidParameter(param, f"{param} must be an object with a type")
-        kind_name = item.get("type")
+        kind_name = _item_type(item)
         if kind_name == "text":
             if prompt is not None:
                 raise InvalidParameter(param, "content may hold only one text item")
@@ -163,6 +173,12 @@ def ark_submission(body: dict[str, Any]) -> Submission:
     fields, names = _fields(body, {"ratio": ("ratio",), **_COMMON_FIELDS})
     return Submission(model=model, prompt=prompt, fields=fields, media=tuple(media),
                       wire_names=names)  # fmt: skip
+
+
+def _item_type(item: dict[str, Any]) -> str:
+    """A content item's ``type``; anything but a string is shown as written (and refused)."""
+    kind_name = item.get("type")
+    return kind_name if isinstance(kind_name, str) else repr(kind_name)
 
 
 def _ark_media(item: dict[str, Any], kind_name: str, param: str) -> MediaInput:

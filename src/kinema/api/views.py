@@ -51,6 +51,17 @@ class Links:
         return video, self.file_url(task, last) if last else None
 
 
+def nsfw_flags(task: Task) -> list[bool]:
+    """One flag per output (video, then last frame): what the output screen said; ``false``
+    when it flagged nothing or no screen is configured."""
+    if task.status is not TaskStatus.SUCCEEDED or task.outputs is None:
+        return []
+    flags = [task.outputs.video_flagged]
+    if task.outputs.last_frame_key:
+        flags.append(task.outputs.last_frame_flagged)
+    return flags
+
+
 def iso_millis(timestamp: float) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``, as GPTProto writes ``created_at``."""
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
@@ -73,7 +84,7 @@ def gptproto_data(
         "outputs": outputs,
         "urls": {"get": links.result_url(task.id)},
         "error": task.error_message if task.status.terminal and task.error_message else None,
-        "has_nsfw_contents": [False] * len(outputs),
+        "has_nsfw_contents": nsfw_flags(task)[: len(outputs)],
         "created_at": iso_millis(task.created_at),
         "executionTime": task.execution_ms,
         "timings": {"inference": task.execution_ms},

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kinema.cli.common import console, err_console, settings_from
+from kinema.cli.remote import ApiKeyOption, BaseUrlOption
 
 if TYPE_CHECKING:
     from kinema.config import Settings
@@ -19,6 +20,11 @@ ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="TOML models file: own models and open-weight engines "
                  "[default: none; env KINEMA_MODELS_FILE]"),
+]  # fmt: skip
+RemoteOption = Annotated[
+    bool,
+    typer.Option("--remote", help="List the models a running server offers (its GET "
+                 "/api/v3/models) instead of the local catalog; implied by --base-url"),
 ]  # fmt: skip
 
 
@@ -60,10 +66,25 @@ def check_engines(catalog: Catalog, names: tuple[str, ...] = ()) -> tuple[str, .
     return tuple(spec.id for spec in served) if names else ()
 
 
-def models(models_file: ModelsOption = None) -> None:
-    """List the model catalog, the engine serving each model, and each weights folder's state."""
+def models(
+    models_file: ModelsOption = None,
+    remote: RemoteOption = False,
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """List the model catalog, the engine serving each model, and each weights folder's state.
+
+    With --remote (or --base-url): the catalog of a running server instead.
+    """
     from kinema.engines.registry import missing_extra
 
+    if remote or base_url:
+        if models_file is not None:
+            raise fail_line("--models reads a local models file; --remote asks a server: not both")
+        from kinema.cli.remote import show_server_models
+
+        show_server_models(base_url, api_key)
+        return
     catalog = load_catalog_or_exit(settings_from(models_file=models_file))
     table = Table(title="Kinema models")
     table.add_column("id", no_wrap=True)

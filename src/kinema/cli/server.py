@@ -29,6 +29,7 @@ def serve(
     import uvicorn
 
     from kinema.api.app import build_services, create_app
+    from kinema.api.limits import server_limits
     from kinema.webhooks.dispatcher import Dispatcher
     from kinema.worker.pool import WorkerPool
     from kinema.worker.reaper import Reaper
@@ -54,7 +55,7 @@ def serve(
     Dispatcher(settings, services.store).start(background_stop)
     config = uvicorn.Config(
         create_app(settings, services), host=host, port=port, log_level="info",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, **server_limits(settings),
     )  # fmt: skip
     # uvicorn re-raises the signal that stopped it once it has shut down; with our own
     # handlers in place that lands here harmlessly, and the workers are stopped below.
@@ -89,7 +90,7 @@ def worker(
     catalog = load_catalog_or_exit(settings)
     # Before anything starts: a model whose engine is not installed is one clear line.
     models = check_engines(catalog, tuple(model or ()))
-    services = build_services(settings)
+    services = build_services(settings, screening=False)
     owner = f"{name}@{worker_id()}" if name else None
     runner = Worker(settings, services.store, services.artifacts, models=models, owner=owner,
                     parent_pid=parent_pid, catalog=catalog)  # fmt: skip

@@ -12,7 +12,10 @@ The tree::
     │   ├── TaskNotFound        404  unknown task, or another account's
     │   └── ModelNotFound       404  unknown model id
     ├── InvalidState            400  the operation does not apply to the task's status
+    ├── ContentPolicyViolation  400  the prompt may not meet the content guidelines
+    │   └── InputImageSensitive 400  an input image may not meet them
     ├── PayloadTooLarge         413
+    ├── HeadersTooLarge         431  the request's headers are larger than the server accepts
     └── RateLimited             429  carries ``retry_after``
         └── QuotaExceeded       429  too many queued tasks
 """
@@ -138,3 +141,42 @@ class QuotaExceeded(RateLimited):
 
     ark_code = "QuotaExceeded"
     gptproto_code = "quota_exceeded"
+
+
+CONTENT_POLICY_MESSAGE = "Input may not meet the guidelines. Please adjust and try again."
+"""The contract's message for a refused input (API.md §2.3), whatever the category."""
+
+OUTPUT_SENSITIVE_CODE = "OutputVideoSensitiveContentDetected"
+"""``error.code`` of a task whose output was flagged by the output screen (API.md §3)."""
+
+
+class ContentPolicyViolation(KinemaError):
+    """The prompt may not meet the content guidelines (the seed's "503", sent as 400).
+
+    ``category`` and ``source`` are for the operator's logs; the client sees only the contract's
+    message, so the screen's rules cannot be probed term by term.
+    """
+
+    status = 400
+    ark_code = "InputTextSensitiveContentDetected"
+    gptproto_code = "content_policy_violation"
+
+    def __init__(self, category: str, source: str, param: str | None = None) -> None:
+        super().__init__(CONTENT_POLICY_MESSAGE)
+        self.category = category
+        self.source = source
+        self.param = param
+
+
+class InputImageSensitive(ContentPolicyViolation):
+    """An input image may not meet the content guidelines."""
+
+    ark_code = "InputImageSensitiveContentDetected"
+
+
+class HeadersTooLarge(KinemaError):
+    """The request's headers (with its path and query) are larger than the server accepts."""
+
+    status = 431
+    ark_code = "InvalidParameter"
+    gptproto_code = "request_header_fields_too_large"

@@ -9,6 +9,7 @@ field that is absent and a field that is ``null`` are the same thing.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -391,6 +392,9 @@ class _Parser:
         return value or None
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
+
+
 def _as_int(value: Any) -> int | None:
     """An int from a JSON int, an integral float, or a numeric string; None otherwise."""
     if isinstance(value, bool):
@@ -401,7 +405,8 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit() and len(text) <= 12:
+        # ASCII digits only: "¹".isdigit() is true, but int() refuses it.
+        if _INTEGER.fullmatch(text):
             return int(text)
     return None
 

@@ -69,12 +69,17 @@ class TaskOutputs:
     video_key: str
     last_frame_key: str | None = None
     video_bytes: int = 0
+    video_flagged: bool = False
+    """The output screen flagged the video (``has_nsfw_contents``; ``output_screening=flag``)."""
+    last_frame_flagged: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "video_key": self.video_key,
             "last_frame_key": self.last_frame_key,
             "video_bytes": self.video_bytes,
+            "video_flagged": self.video_flagged,
+            "last_frame_flagged": self.last_frame_flagged,
         }
 
 

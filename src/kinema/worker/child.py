@@ -19,6 +19,14 @@ from kinema.engines.base import Engine, Frame, RenderCancelled, RenderSpec
 from kinema.engines.registry import load_engine
 from kinema.media.encode import encode_mp4, write_png
 from kinema.media.image import cover_resize, decode_image
+from kinema.safety.images import (
+    FrameSampler,
+    ImageScreen,
+    OutputVerdict,
+    judge_output,
+    load_image_screen,
+    sample_indices,
+)
 from kinema.worker.events import Cancel, Done, Failed, Generate, Progress, Ready
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ _PROGRESS_EVERY_SECONDS = 0.2
 def child_main(conn: Connection) -> None:
     """Entry point of the child: answer Generate events until the pipe closes."""
     engines = _Engines()
+    screens = _Screens()
     conn.send(Ready())
     while True:
         try:
@@ -36,11 +45,13 @@ def child_main(conn: Connection) -> None:
         except (EOFError, OSError):
             return
         if isinstance(event, Generate):
-            conn.send(_generate(event, conn, engines))
+            conn.send(_generate(event, conn, engines, screens))
         # A Cancel arriving between tasks refers to one already finished: nothing to do.
 
 
-def _generate(event: Generate, conn: Connection, engines: _Engines) -> Done | Failed:
+def _generate(
+    event: Generate, conn: Connection, engines: _Engines, screens: _Screens
+) -> Done | Failed:
     out_dir = Path(event.out_dir)
     try:
         engine = engines.get(event.engine, event.engine_config)
@@ -50,15 +61,23 @@ def _generate(event: Generate, conn: Connection, engines: _Engines) -> Done | Fa
         model = event.engine_config.get("model", event.engine)
         return Failed(event.task_id, "InternalServiceError", f"{model} could not be loaded: {exc}")
     try:
+        screen = screens.get(event.image_screen)
+    except Exception as exc:
+        # Fail closed: an output the operator wants screened is never delivered unscreened.
+        log.error("loading the image screen failed:\n%s", traceback.format_exc())
+        return Failed(event.task_id, "InternalServiceError", f"the output screen failed: {exc}")
+    try:
         request = GenerationRequest.from_json(event.request)
         spec = _render_spec(request, event.inputs)
         watcher = _Watcher(conn, event.task_id)
         clip = engine.render(spec, watcher.progress, watcher.cancelled)
         out_dir.mkdir(parents=True, exist_ok=True)
         video = out_dir / "video.mp4"
+        samples = event.screen_frames if screen is not None else 0
+        sampler = FrameSampler(clip.frames, sample_indices(spec.frame_count, samples))
         result = encode_mp4(
             video,
-            clip.frames,
+            iter(sampler),
             width=spec.width,
             height=spec.height,
             fps=spec.fps,
@@ -71,13 +90,36 @@ def _generate(event: Generate, conn: Connection, engines: _Engines) -> Done | Fa
         if request.return_last_frame:
             last_frame = out_dir / "last_frame.png"
             write_png(last_frame, result.last_frame)
-        return Done(event.task_id, str(video), str(last_frame) if last_frame else None,
-                    result.frame_count, result.bytes)  # fmt: skip
+        verdict = None
+        if screen is not None:
+            verdict = judge_output(screen, sampler.kept, result.last_frame)
+        return _done(event, video, last_frame, result.frame_count, result.bytes, verdict)
     except RenderCancelled:
         return Failed(event.task_id, "Cancelled", "the task was cancelled", cancelled=True)
     except Exception as exc:
         log.error("render of %s failed:\n%s", event.task_id, traceback.format_exc())
         return Failed(event.task_id, "InternalServiceError", f"engine error: {exc}")
+
+
+def _done(
+    event: Generate,
+    video: Path,
+    last_frame: Path | None,
+    frame_count: int,
+    video_bytes: int,
+    verdict: OutputVerdict | None,
+) -> Done:
+    flagged = verdict is not None and verdict.video.flagged
+    return Done(
+        event.task_id,
+        str(video),
+        str(last_frame) if last_frame else None,
+        frame_count,
+        video_bytes,
+        video_flagged=flagged,
+        last_frame_flagged=verdict is not None and verdict.last_frame.flagged,
+        flag_category=verdict.video.category if verdict is not None and flagged else None,
+    )
 
 
 def _render_spec(request: GenerationRequest, inputs: dict[str, str]) -> RenderSpec:
@@ -134,6 +176,20 @@ class _Engines:
         engine = load_engine(name, config)
         self._loaded[name] = (key, engine)
         return engine
+
+
+class _Screens:
+    """The output screen, loaded once in this child and kept across tasks."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, ImageScreen | None] = {}
+
+    def get(self, spec: str | None) -> ImageScreen | None:
+        if not spec:
+            return None
+        if spec not in self._loaded:
+            self._loaded[spec] = load_image_screen(spec)
+        return self._loaded[spec]
 
 
 class _Watcher:

@@ -25,6 +25,10 @@ class Generate:
     encoder_crf: int
     engine_config: dict[str, object] = field(default_factory=dict)
     """The model's engine configuration (catalog) plus the engine's settings; JSON-like."""
+    image_screen: str | None = None
+    """``module:factory`` of the output screen (``kinema.safety.images``); None: no screening."""
+    screen_frames: int = 0
+    """How many frames of the output the screen judges."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Done:
     last_frame_path: str | None
     frame_count: int
     video_bytes: int
+    video_flagged: bool = False
+    """The output screen flagged a sampled frame of the video."""
+    last_frame_flagged: bool = False
+    flag_category: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from kinema.artifacts.base import ArtifactStore, output_key
 from kinema.config import Settings
 from kinema.domain.catalog import Catalog
-from kinema.domain.errors import ModelNotFound
+from kinema.domain.errors import OUTPUT_SENSITIVE_CODE, ModelNotFound
 from kinema.domain.models_file import load_catalog
 from kinema.engines.registry import engine_settings
 from kinema.store.base import Claim, Task, TaskOutputs
@@ -32,6 +32,9 @@ from kinema.worker.reaper import Reaper
 log = logging.getLogger(__name__)
 
 _RETRY_DELAY_SECONDS = 2.0
+OUTPUT_SENSITIVE_MESSAGE = (
+    "The generated video may not meet the guidelines. Please adjust the input and try again."
+)
 _POLL_SECONDS = 0.05
 
 
@@ -165,7 +168,14 @@ class Worker:
             encoder_preset=self.settings.encoder_preset,
             encoder_crf=self.settings.encoder_crf,
             engine_config=engine_config,
+            image_screen=self._output_screen(),
+            screen_frames=self.settings.screen_frames,
         )
+
+    def _output_screen(self) -> str | None:
+        if self.settings.output_screening == "off":
+            return None
+        return self.settings.image_screen
 
     def _supervise(self, running: _Running) -> None:
         """Relay progress, renew the lease, pass on a cancel, and finish the task."""
@@ -210,13 +220,22 @@ class Worker:
 
     def _succeed(self, running: _Running, done: Done) -> None:
         task = running.claim.task
+        if done.video_flagged and self.settings.output_screening == "fail":
+            # Nothing of a refused output is stored: the task fails and its files are dropped.
+            log.info("%s output flagged by the image screen (%s); failing it",
+                     task.id, done.flag_category or "no category")  # fmt: skip
+            self.store.fail(running.claim, OUTPUT_SENSITIVE_CODE, OUTPUT_SENSITIVE_MESSAGE,
+                            self._elapsed_ms(running))  # fmt: skip
+            return
         video_key = output_key(task.id, task.attempts, "video.mp4")
         size = self.artifacts.put_file(video_key, Path(done.video_path))
         last_key = None
         if done.last_frame_path:
             last_key = output_key(task.id, task.attempts, "last_frame.png")
             self.artifacts.put_file(last_key, Path(done.last_frame_path))
-        outputs = TaskOutputs(video_key=video_key, last_frame_key=last_key, video_bytes=size)
+        outputs = TaskOutputs(video_key=video_key, last_frame_key=last_key, video_bytes=size,
+                              video_flagged=done.video_flagged,
+                              last_frame_flagged=done.last_frame_flagged)  # fmt: skip
         if self.store.complete(running.claim, outputs, self._elapsed_ms(running)):
             log.info("%s succeeded in %d ms", task.id, self._elapsed_ms(running))
         else:

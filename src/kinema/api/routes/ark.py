@@ -50,7 +50,8 @@ async def get_task(
 def _page_value(value: str | None, name: str, default: int) -> int:
     if value is None or value == "":
         return default
-    if not value.strip().isdigit() or not 1 <= int(value) <= _MAX_PAGE:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= _MAX_PAGE:
         raise InvalidParameter(name, f"{name} must be an integer from 1 to {_MAX_PAGE}")
     return int(value)
 
