@@ -84,6 +84,7 @@ tasks = sa.Table(
     sa.Index("ix_tasks_lease", "status", "lease_expires_at"),
     sa.Index("ix_tasks_finished", "finished_at"),
     sa.Index("ix_tasks_account_created", "account_id", "created_at"),
+    sa.Index("ix_tasks_account_status", "account_id", "status"),
     sa.Index("ux_tasks_idempotency", "account_id", "idempotency_key", unique=True),
 )
 
