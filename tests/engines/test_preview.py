@@ -1,7 +1,13 @@
-"""The preview engine: deterministic, prompt- and seed-sensitive, honest about its conditioning."""
+"""The preview engine: deterministic, prompt- and seed-sensitive, honest about its conditioning.
+
+What a viewer would notice is measured on the frames themselves: colours and brightness for the
+scene vocabulary, phase correlation and ECC alignment for the camera, exact equality for the
+user's first and last frames, spectra for the sound.
+"""
 
 from __future__ import annotations
 
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,8 +17,10 @@ import cv2
 import numpy as np
 import pytest
 
+from kinema.domain.catalog import RATIOS, RESOLUTIONS, SizeFamily, frame_size
 from kinema.engines.base import AUDIO_SAMPLE_RATE, Clip, Engine, Frame, RenderCancelled, RenderSpec
 from kinema.engines.preview import PreviewEngine
+from kinema.engines.preview.scene import Setting, Subject, TimeOfDay, Weather, choose_scene
 from kinema.media.encode import encode_mp4
 from kinema.media.probe import probe
 
@@ -55,9 +63,16 @@ def test_frames_have_the_promised_count_shape_and_layout() -> None:
         assert frame.flags.c_contiguous
 
 
-@pytest.mark.parametrize(("width", "height"), [(496, 864), (2176, 928), (1920, 1088), (31, 17)])
-def test_any_size_renders_exactly(width: int, height: int) -> None:
-    frames = render(width=width, height=height, frame_count=2)
+CONTRACT_SIZES = sorted(
+    {frame_size(family, resolution, ratio) for family in SizeFamily for resolution in RESOLUTIONS
+     for ratio in RATIOS}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("width", "height"), [*CONTRACT_SIZES, (31, 17)])
+def test_every_contract_size_renders_exactly(width: int, height: int) -> None:
+    frames = render(width=width, height=height, frame_count=2, prompt="rain over a city, zoom in",
+                    reference_images=(image((200, 30, 30), 5),))  # fmt: skip
     assert frames.shape == (2, height, width, 3)
 
 
@@ -227,3 +242,320 @@ def test_contract_size_clip_encodes_to_the_promised_file(tmp_path: Path) -> None
     with av.open(str(path)) as container:
         *_, decoded_last = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
     assert difference(decoded_last, result.last_frame) < 3
+
+
+# -- the prompt's vocabulary -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prompt", "setting", "time", "weather", "subjects"),
+    [
+        ("white clouds over the mountains", Setting.SKY, TimeOfDay.DAY, Weather.CLEAR, ()),
+        ("a red kite over the sea at sunset", Setting.SEA, TimeOfDay.SUNSET, Weather.CLEAR,
+         (Subject.KITE,)),
+        ("neon city street", Setting.CITY, TimeOfDay.NIGHT, Weather.CLEAR, ()),
+        ("a city during the day", Setting.CITY, TimeOfDay.DAY, Weather.CLEAR, ()),
+        ("stars over a planet", Setting.SPACE, TimeOfDay.NIGHT, Weather.CLEAR, ()),
+        ("a snowy forest at dawn", Setting.FOREST, TimeOfDay.DAWN, Weather.SNOW, ()),
+        ("a campfire burning", Setting.FIRE, TimeOfDay.NIGHT, Weather.CLEAR, ()),
+        ("heavy rain", Setting.SKY, TimeOfDay.DAY, Weather.RAIN, ()),
+        ("a thunderstorm with rain over the hills", Setting.SKY, TimeOfDay.DAY, Weather.STORM, ()),
+        ("a cosy living room at night", Setting.ROOM, TimeOfDay.NIGHT, Weather.CLEAR, ()),
+        ("a girl walking her dog in a misty park", Setting.FOREST, TimeOfDay.DAY, Weather.FOG,
+         (Subject.FIGURE,)),
+        ("boats and birds in the harbour", Setting.SEA, TimeOfDay.DAY, Weather.CLEAR,
+         (Subject.BOAT, Subject.BIRDS)),
+        ("melancholy", Setting.ABSTRACT, TimeOfDay.DAY, Weather.CLEAR, ()),
+        ("夜晚的城市下着雨", Setting.CITY, TimeOfDay.NIGHT, Weather.RAIN, ()),
+    ],
+)  # fmt: skip
+def test_prompt_words_choose_the_scene(
+    prompt: str, setting: Setting, time: TimeOfDay, weather: Weather, subjects: tuple[Subject, ...]
+) -> None:
+    scene = choose_scene(replace(SPEC, prompt=prompt))
+    assert (scene.setting, scene.time, scene.weather, scene.subjects) == (
+        setting, time, weather, subjects)  # fmt: skip
+
+
+VOCABULARY = {
+    "sky": "white clouds over the mountains",
+    "sea": "waves on the ocean",
+    "city": "a city street at night",
+    "space": "stars over a planet",
+    "forest": "a forest of pine trees",
+    "fire": "a campfire burning",
+    "room": "a cosy living room",
+    "rain": "heavy rain",
+    "snow": "snow falling",
+    "abstract": "melancholy",
+}
+
+
+def test_every_scene_of_the_vocabulary_looks_different() -> None:
+    videos = {name: render(prompt=prompt, frame_count=6) for name, prompt in VOCABULARY.items()}
+    names = list(videos)
+    for i, one in enumerate(names):
+        for other in names[i + 1 :]:
+            assert difference(videos[one], videos[other]) > 15, (one, other)
+
+
+def luma(frames: np.ndarray[Any, Any]) -> float:
+    return float(frames.astype(np.float32).mean())
+
+
+def warmth(frames: np.ndarray[Any, Any]) -> float:
+    """Red minus blue, on average: positive for warm pictures."""
+    rgb = frames.astype(np.float32)
+    return float((rgb[..., 0] - rgb[..., 2]).mean())
+
+
+def test_time_of_day_relights_the_scene() -> None:
+    noon, night = render(prompt="a meadow at noon"), render(prompt="a meadow at night")
+    sunset, dawn = render(prompt="a meadow at sunset"), render(prompt="a meadow at dawn")
+    assert luma(noon) > luma(night) + 60
+    assert warmth(sunset) > warmth(dawn) > warmth(noon) + 20
+    city_day, city_night = render(prompt="a city in the day"), render(prompt="a city at night")
+    assert luma(city_day) > luma(city_night) + 40
+
+
+def test_weather_falls_covers_and_flashes() -> None:
+    still = {"prompt": "a meadow", "camera_fixed": True, "frame_count": 48}
+    clear = render(**still)
+    rain = render(**{**still, "prompt": "a meadow in the rain"})
+    snow = render(**{**still, "prompt": "a meadow in the snow"})
+    fog = render(**{**still, "prompt": "a misty meadow"})
+    storm = render(**{**still, "prompt": "a meadow in a thunderstorm"})
+    # Rain streaks fall over the whole picture, even with the camera locked off.
+    assert still_fraction(rain) < 0.1 < still_fraction(clear)
+    # Snow lies white on the ground; fog washes out the contrast.
+    assert luma(snow[:, -H // 4 :]) > luma(clear[:, -H // 4 :]) + 30
+    contrast = [float(v[-1].astype(np.float32).std()) for v in (clear, fog)]
+    assert contrast[1] < contrast[0] * 0.8
+    # Lightning: a few frames far brighter than the rest.
+    levels = storm.astype(np.float32).mean(axis=(1, 2, 3))
+    assert levels.max() > 1.4 * float(np.median(levels))
+
+
+def magenta(frames: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    rgb = frames.astype(np.int16)
+    return (rgb[..., 0] > 140) & (rgb[..., 2] > 140) & (rgb[..., 1] < 100)
+
+
+@pytest.mark.parametrize("subject", ["kite", "balloons", "boat", "fish", "birds", "girl"])
+def test_named_subjects_appear_in_their_colour_and_move(subject: str) -> None:
+    frames = render(prompt=f"a meadow with a magenta {subject}", camera_fixed=True, frame_count=48,
+                    width=256, height=144)  # fmt: skip
+    shown = magenta(frames)
+    assert shown[0].sum() > 10 and shown[-1].sum() > 10  # there, in the colour asked for
+    assert (shown[0] != shown[-1]).sum() > 10  # and not where it was
+    assert not magenta(render(prompt=f"a meadow with a {subject}", frame_count=2)).any()
+
+
+def test_a_colour_before_a_subject_paints_the_subject_not_the_sky() -> None:
+    plain = render(prompt="a kite over a meadow", frame_count=2)
+    red = render(prompt="a red kite over a meadow", frame_count=2)
+    tinted = render(prompt="a red meadow", frame_count=2)
+    # A red scene is tinted throughout; a red kite leaves the scene's colours as they were.
+    assert warmth(tinted) > warmth(plain) + 40
+    assert abs(warmth(red) - warmth(plain)) < 12
+
+
+# -- the camera ---------------------------------------------------------------------------------
+
+CW, CH = 256, 144
+"""Camera tests: sizes that suit the DFT (OpenCV's phase correlation is biased by half a pixel
+on sizes it pads)."""
+
+
+def city(prompt: str = "", **changes: Any) -> np.ndarray[Any, Any]:
+    """A city at night: crisp static buildings, so camera motion is easy to measure."""
+    return render(prompt=f"a city at night, {prompt}", width=CW, height=CH, frame_count=48,
+                  **changes)  # fmt: skip
+
+
+def global_motion(frames: np.ndarray[Any, Any], step: int = 4) -> np.ndarray[Any, Any]:
+    """Per-frame (dx, dy) of the picture's top two thirds (buildings and sky), by phase
+    correlation between frames ``step`` apart: one row per pair."""
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)[:96] for f in frames]
+    window = cv2.createHanningWindow((grey[0].shape[1], grey[0].shape[0]), cv2.CV_32F)
+    shifts = [cv2.phaseCorrelate(grey[i], grey[i + step], window)[0]
+              for i in range(0, len(grey) - step, step)]  # fmt: skip
+    return np.array(shifts) / step
+
+
+def zoom_factor(frames: np.ndarray[Any, Any]) -> float:
+    """How much the last frame is magnified against the first (ECC affine alignment)."""
+    first, last = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)
+                   for f in (frames[0], frames[-1]))  # fmt: skip
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
+    _, warp = cv2.findTransformECC(first, last, warp, cv2.MOTION_AFFINE, criteria, None, 5)
+    return float(np.sqrt(abs(np.linalg.det(warp[:, :2].astype(np.float64)))))
+
+
+@pytest.mark.parametrize("prompt", ["pan left", "zoom in", "tilt up", "orbit", ""])
+def test_fixed_camera_has_no_global_motion(prompt: str) -> None:
+    frames = city(prompt, camera_fixed=True)
+    assert np.abs(global_motion(frames)).max() < 0.05
+    assert zoom_factor(frames) == pytest.approx(1.0, abs=0.005)
+
+
+@pytest.mark.parametrize("prompt", ["static shot", "fixed camera", "on a tripod"])
+def test_prompt_can_lock_the_camera(prompt: str) -> None:
+    assert np.abs(global_motion(city(prompt))).max() < 0.05
+
+
+@pytest.mark.parametrize(("prompt", "sign"), [("pan left", 1), ("pan right", -1),
+                                              ("the camera trucks left", 1),
+                                              ("tracking shot moving right", -1)])  # fmt: skip
+def test_pans_move_the_picture_the_right_way(prompt: str, sign: int) -> None:
+    # The camera turning left brings in what is on the left: the picture slides right.
+    dx, dy = global_motion(city(prompt)).mean(axis=0)
+    assert dx * sign > 0.25 and abs(dy) < 0.05
+
+
+@pytest.mark.parametrize(("prompt", "sign"), [("tilt up", 1), ("tilt down", -1),
+                                              ("crane up", 1)])  # fmt: skip
+def test_tilts_move_the_picture_the_right_way(prompt: str, sign: int) -> None:
+    dx, dy = global_motion(city(prompt)).mean(axis=0)
+    assert dy * sign > 0.12 and abs(dx) < 0.05
+
+
+def test_speed_words_and_bracketed_directives() -> None:
+    def speed(prompt: str) -> float:
+        return float(abs(global_motion(city(prompt))[:, 0].mean()))
+
+    slow, normal, fast = speed("slow pan left"), speed("pan left"), speed("fast pan left")
+    assert 1.5 * slow < normal < fast / 1.5
+    # "[Slow pan]" with no direction pans (the seed picks the side) at the slow speed.
+    assert speed("[Slow pan]") == pytest.approx(slow, rel=0.2)
+    assert speed("[Fast pan]") == pytest.approx(fast, rel=0.2)
+
+
+ZOOMS = [("zoom in", True), ("dolly in", True), ("push in", True), ("zoom out", False),
+         ("pull back", False), ("[Dolly out]", False)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prompt", "bigger"), ZOOMS)
+def test_zooms_magnify_or_widen(prompt: str, bigger: bool) -> None:
+    factor = zoom_factor(city(prompt))
+    assert factor > 1.03 if bigger else factor < 0.97
+
+
+# -- images in ----------------------------------------------------------------------------------
+
+
+def test_reference_images_appear_as_elements_of_the_scene() -> None:
+    card = np.zeros((60, 100, 3), dtype=np.uint8)
+    card[:, :50] = (255, 0, 255)  # magenta left half
+    card[:, 50:] = (0, 255, 255)  # cyan right half
+    frames = render(prompt="a forest", reference_images=(card,), width=256, height=144)
+    assert not magenta(render(prompt="a forest", width=256, height=144)).any()
+    for frame in (frames[0], frames[-1]):
+        pink = np.argwhere(magenta(frame[None])[0])
+        rgb = frame.astype(np.int16)
+        cyan = np.argwhere((rgb[..., 0] < 80) & (rgb[..., 1] > 170) & (rgb[..., 2] > 170))
+        assert len(pink) > 100 and len(cyan) > 100  # the picture, large enough to see
+        assert pink[:, 1].mean() < cyan[:, 1].mean()  # and the right way round
+    assert difference(frames[0], frames[-1]) > 1  # it floats; the camera moves past it
+
+
+def test_weather_falls_over_an_animated_image_without_touching_its_ends() -> None:
+    first, last = image((90, 100, 110), 1), image((60, 70, 90), 2)
+    dry = render(first_frame=first, last_frame=last)
+    wet = render(prompt="heavy rain", first_frame=first, last_frame=last)
+    assert np.array_equal(wet[0], first) and np.array_equal(wet[-1], last)
+    assert difference(wet[len(wet) // 2], dry[len(dry) // 2]) > 1
+
+
+# -- draft, seeds -------------------------------------------------------------------------------
+
+
+def detail(frames: np.ndarray[Any, Any]) -> float:
+    """Mean absolute Laplacian: how much fine structure the pictures have."""
+    return float(np.mean([np.abs(cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.CV_32F))
+                          .mean() for f in frames]))  # fmt: skip
+
+
+def test_draft_is_the_same_scene_in_less_detail() -> None:
+    size = {"prompt": "a city street at night", "width": 864, "height": 480, "frame_count": 4}
+    full, draft = render(**size), render(**size, draft=True)
+    assert draft.shape == full.shape
+    assert detail(draft) < 0.8 * detail(full)
+    assert abs(luma(draft) - luma(full)) < 10  # same palette, same composition
+
+
+def test_another_seed_is_a_variation_not_another_scene() -> None:
+    one, two = render(prompt="a forest", seed=1), render(prompt="a forest", seed=2)
+    other = render(prompt="a campfire burning", seed=1)
+    assert 3 < difference(one, two) < difference(one, other) / 2
+    assert choose_scene(replace(SPEC, prompt="a forest", seed=2)).setting is Setting.FOREST
+
+
+# -- sound --------------------------------------------------------------------------------------
+
+
+def ambience(prompt: str, frames: int = 48) -> np.ndarray[Any, Any]:
+    audio = start(SPEC, prompt=prompt, frame_count=frames, generate_audio=True).audio
+    assert audio is not None
+    return audio
+
+
+def spectrum_share(audio: np.ndarray[Any, Any], low: float, high: float) -> float:
+    """Share of the signal's energy between ``low`` and ``high`` Hz."""
+    power = np.abs(np.fft.rfft(audio.mean(axis=1))) ** 2
+    freqs = np.fft.rfftfreq(audio.shape[0], 1 / AUDIO_SAMPLE_RATE)
+    return float(power[(freqs >= low) & (freqs < high)].sum() / power.sum())
+
+
+def test_sound_matches_the_scene() -> None:
+    room, rain = ambience("a quiet room"), ambience("heavy rain")
+    city, meadow = ambience("a city street"), ambience("a meadow")
+    forest_day, forest_night = ambience("a forest"), ambience("a forest at night")
+    assert spectrum_share(rain, 2000, 12000) > 0.3 > 0.05 > spectrum_share(room, 2000, 12000)
+    assert spectrum_share(city, 40, 250) > spectrum_share(meadow, 40, 250) + 0.3  # the hum
+    crickets = (spectrum_share(forest_night, 4000, 5000), spectrum_share(forest_day, 4000, 5000))
+    assert crickets[0] > 3 * crickets[1]
+    storm = ambience("a thunderstorm", frames=96)
+    assert spectrum_share(storm, 25, 200) > spectrum_share(rain, 25, 200)  # thunder rolls
+
+
+@pytest.mark.parametrize("prompt", list(VOCABULARY.values()))
+def test_every_scene_has_an_audible_bed_that_never_clips(prompt: str) -> None:
+    audio = ambience(prompt)
+    assert np.abs(audio).max() <= 0.81
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+
+
+def test_encoded_sound_is_aac_48k_of_the_exact_length_and_audible(tmp_path: Path) -> None:
+    spec = replace(SPEC, prompt="waves on the ocean", frame_count=49, generate_audio=True)
+    clip = start(spec)
+    path = tmp_path / "sound.mp4"
+    encode_mp4(path, clip.frames, width=W, height=H, fps=24, frame_count=49, audio=clip.audio)
+    info = probe(path)
+    assert (info.audio_codec, info.audio_sample_rate) == ("aac", 48_000)
+    assert info.audio_duration_seconds == pytest.approx(49 / 24, abs=1e-6)
+    with av.open(str(path)) as container:
+        decoded = np.concatenate(
+            [f.to_ndarray().reshape(2, -1) for f in container.decode(audio=0)], axis=1
+        )
+    assert decoded.shape[1] == pytest.approx(49 / 24 * AUDIO_SAMPLE_RATE, abs=1024)
+    assert float(np.sqrt(np.mean(decoded**2))) > 0.05  # not silence
+    assert float(np.abs(decoded).max()) < 1.0  # not clipped
+
+
+def test_memory_stays_flat_with_clip_length(tmp_path: Path) -> None:
+    """Frames stream from the engine to the encoder: four times the frames, the same peak."""
+
+    def peak(frames: int) -> int:
+        spec = replace(SPEC, prompt="rain over a city", width=320, height=176, frame_count=frames)
+        tracemalloc.start()
+        clip = start(spec)
+        encode_mp4(tmp_path / f"{frames}.mp4", clip.frames, width=320, height=176, fps=24,
+                   frame_count=frames)  # fmt: skip
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    short, long = peak(24), peak(96)
+    assert long < 1.2 * short  # a held clip would be 4× (96 frames are 16 MB here)

@@ -116,6 +116,14 @@ def test_silent_video_has_no_audio_track(tmp_path: Path) -> None:
     assert info.frame_count == 3 and not info.has_audio and info.moov_before_mdat
 
 
+def test_silent_audio_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with pytest.raises(ValueError, match="silent"):
+        encode_mp4(path, frames(12), width=W, height=H, fps=24, frame_count=12,
+                   audio=np.zeros((24_000, 2), dtype=np.float32))  # fmt: skip
+    assert leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("samples", [1000, 100_000])
 def test_audio_is_fitted_to_the_video_length(tmp_path: Path, samples: int) -> None:
     path = tmp_path / "out.mp4"

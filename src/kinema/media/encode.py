@@ -50,6 +50,8 @@ _QUEUE_DEPTH = 4
 """Frames waiting for the encoder: enough to smooth out jitter, small enough to keep memory flat."""
 _SEAM_FADE_SAMPLES = 256
 """Fade applied where audio had to be trimmed or padded, so the seam does not click."""
+_SILENCE = 1e-4
+"""Peak level (-80 dBFS) at or below which audio counts as silence."""
 _END = object()
 """Marks an exhausted frame iterator (a frame is never this object)."""
 
@@ -114,7 +116,8 @@ def encode_mp4(
     ``frames`` must yield uint8 arrays of shape (height, width, 3); the wrong count, shape or
     dtype raises ValueError (and nothing is written). ``audio`` is (samples, 2) float32 PCM at
     48 kHz; it is trimmed or zero-padded to exactly ``frame_count / fps`` seconds, since the video
-    is the authority on length. If ``frames`` raises (e.g. RenderCancelled), the encoder stops,
+    is the authority on length; silent audio is refused (ValueError), never shipped as a track.
+    If ``frames`` raises (e.g. RenderCancelled), the encoder stops,
     the partial file is removed and the same exception propagates.
     """
     _check_arguments(width, height, fps, frame_count, preset, crf, threads)
@@ -165,6 +168,9 @@ def _fit_audio(audio: Audio, samples: int) -> np.ndarray[Any, np.dtype[np.float3
         raise ValueError(f"audio must have shape (samples, 2), got {audio.shape}")
     if not np.isfinite(audio).all():
         raise ValueError("audio contains NaN or infinite samples")
+    if not (np.abs(audio) > _SILENCE).any():
+        # A track of silence would be shipped to the caller as "audio"; refuse it instead.
+        raise ValueError("audio is silent; pass audio=None for a video without sound")
     planar = np.zeros((2, samples), dtype=np.float32)
     kept = min(samples, audio.shape[0])
     planar[:, :kept] = np.clip(audio[:kept].T, -1.0, 1.0)

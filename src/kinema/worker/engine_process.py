@@ -6,6 +6,7 @@ Only this module (and ``child``) knows about processes and pipes.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
@@ -13,6 +14,11 @@ from kinema.worker.child import child_main
 from kinema.worker.events import DownEvent, Ready, UpEvent
 
 _START_TIMEOUT_SECONDS = 120.0
+_CHILD_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
+"""Read by the child's numpy when it is imported. OpenBLAS's idle threads busy-wait: next to the
+encoder's threads on a small machine they burnt a core and made rendering several times slower.
+Not OMP_NUM_THREADS: torch on a CPU takes its default thread count from it. An operator's own
+values win."""
 
 
 class EngineProcessDied(Exception):
@@ -31,6 +37,8 @@ class EngineProcess:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        for name, value in _CHILD_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)  # a spawned child inherits the environment
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(target=child_main, args=(child,), daemon=True,

@@ -1,4 +1,4 @@
-"""The still world behind the moving elements: sky, ground and the setting's landmarks.
+"""The still world behind the moving elements: sky, ground, sun or moon and the setting's landmarks.
 
 Painted once per render at the internal resolution (supersampled twice for smooth edges) onto a
 canvas larger than the view, so the virtual camera can pan and zoom across it. A faint
@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kinema.engines.preview.scene import RGB, Scene, Setting
+from kinema.engines.preview.scene import RGB, Scene, Setting, TimeOfDay, Weather
 
 FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 """A float32 RGB image with channels in [0, 1]: (height, width, 3) while painting the
@@ -38,6 +38,10 @@ def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) 
     focus = ((world[0] - view[0]) / 2 + scene.focus * view[0]) * _SUPERSAMPLE
     horizon = ((world[1] - view[1]) / 2 + scene.horizon * view[1]) * _SUPERSAMPLE
     canvas = _sky_and_ground(scene, w, h, horizon)
+    if scene.light is not None and scene.setting is not Setting.ROOM:
+        top = (world[1] - view[1]) / 2 * _SUPERSAMPLE
+        y = top + scene.light.height * view[1] * _SUPERSAMPLE
+        _paint_light(canvas, scene, rng, (focus, horizon), y)
     _PAINTERS[scene.setting](canvas, scene, rng, (focus, horizon))
     canvas *= _texture(rng, w, h)[:, :, None]
     small = cv2.resize(canvas, world, interpolation=cv2.INTER_AREA)
@@ -76,10 +80,15 @@ def glow(
 ) -> None:
     """Add a soft elliptical light (a Gaussian) centred at (x, y) pixels to ``canvas``."""
     h, w = canvas.shape[:2]
-    gx = np.exp(-0.5 * ((np.arange(w, dtype=np.float32) - x) / rx) ** 2)
-    gy = np.exp(-0.5 * ((np.arange(h, dtype=np.float32) - y) / ry) ** 2)
-    weight = (gy[:, None] * gx[None, :] * strength)[:, :, None]
-    canvas += weight * np.array(colour, dtype=np.float32)
+    # Only the box where the light is visible at all (beyond ~4 sigma it adds nothing).
+    x0, x1 = max(0, int(x - 4 * rx)), min(w, int(x + 4 * rx) + 1)
+    y0, y1 = max(0, int(y - 4 * ry)), min(h, int(y + 4 * ry) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return
+    gx = np.exp(-0.5 * ((np.arange(x0, x1, dtype=np.float32) - x) / rx) ** 2)
+    gy = np.exp(-0.5 * ((np.arange(y0, y1, dtype=np.float32) - y) / ry) ** 2) * strength
+    weight = np.outer(gy, gx)
+    canvas[y0:y1, x0:x1] += weight[:, :, None] * np.array(colour, dtype=np.float32)
 
 
 def _fill(canvas: FloatImage, points: np.ndarray[Any, Any], colour: RGB) -> None:
@@ -106,10 +115,59 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
 
-def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+def _paint_light(
+    canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor, y: float
+) -> None:
+    """The sun (a glow; low and wide at dawn and sunset) or the moon (a disc among stars)."""
+    assert scene.light is not None
+    light = scene.light
     focus, horizon = anchor
     h, w = canvas.shape[:2]
-    glow(canvas, focus, horizon * 0.5, 0.1 * h, 0.1 * h, scene.accents[2], 0.35)
+    radius = light.size * h
+    if light.moon:
+        if scene.weather is Weather.CLEAR:
+            _stars(canvas, rng, max(1.0, horizon), 0.25, (0.9, 0.92, 1.0))
+        glow(canvas, focus, y, 4 * radius, 4 * radius, light.colour, 0.25 * light.strength)
+        _disc(canvas, focus, y, radius, light.colour, light.strength * 1.6)
+        return
+    glow(canvas, focus, y, radius, radius, light.colour, light.strength)
+    if y > horizon - 0.12 * h:  # low sun: the whole horizon catches its light
+        glow(canvas, focus, horizon, 1.5 * w, 0.08 * h, light.colour, 0.5 * light.strength)
+
+
+def _stars(
+    canvas: FloatImage, rng: np.random.Generator, bottom: float, density: float, colour: RGB
+) -> None:
+    """Single-pixel stars (2×2 before the supersampled canvas is shrunk) above ``bottom``."""
+    h, w = canvas.shape[:2]
+    rows = int(min(bottom, h - 1))
+    count = int(w * rows // 300 * density)
+    if rows < 2 or count == 0:
+        return
+    ys, xs = rng.integers(0, rows - 1, count), rng.integers(0, w - 1, count)
+    brightness = (rng.random(count) ** 3)[:, None] * np.array(colour, dtype=np.float32)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            canvas[ys + dy, xs + dx] += brightness
+
+
+def _disc(canvas: FloatImage, cx: float, cy: float, r: float, colour: RGB, level: float) -> None:
+    """An anti-aliased disc painted over ``canvas`` (only its bounding box is touched)."""
+    h, w = canvas.shape[:2]
+    x0, x1 = max(0, int(cx - r - 2)), min(w, int(cx + r + 3))
+    y0, y1 = max(0, int(cy - r - 2)), min(h, int(cy + r + 3))
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    inside = np.clip(r - np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) + 0.5, 0.0, 1.0)[:, :, None]
+    paint = np.array(colour, dtype=np.float32) * min(level, 1.0)
+    target = canvas[y0:y1, x0:x1]
+    target[:] = target * (1 - inside) + paint * inside
+
+
+def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    horizon = anchor[1]
+    h, w = canvas.shape[:2]
     far = _mix(scene.ground[0], scene.sky[1], 0.55)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.02 * h, 0.12 * h), far)
     _silhouette(canvas, _ridge(rng, w, horizon + 0.08 * h, 0.07 * h), scene.ground[0])
@@ -118,9 +176,9 @@ def _paint_sky(canvas: FloatImage, scene: Scene, rng: np.random.Generator, ancho
 def _paint_sea(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
     focus, horizon = anchor
     h, w = canvas.shape[:2]
-    sun_x = focus
-    glow(canvas, sun_x, horizon - 0.1 * h, 0.07 * h, 0.07 * h, scene.accents[1], 0.45)
-    glow(canvas, sun_x, horizon + 0.2 * h, 0.04 * h, 0.2 * h, scene.accents[1], 0.2)
+    if scene.light is not None:  # its path of light on the water
+        glow(canvas, focus, horizon + 0.2 * h, 0.04 * h, 0.2 * h, scene.light.colour,
+             0.5 * scene.light.strength)  # fmt: skip
     glow(canvas, w / 2, horizon, 4.0 * w, 0.015 * h, scene.sky[1], 0.35)
 
 
@@ -128,7 +186,6 @@ def _paint_city(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anch
     horizon = anchor[1]
     h, w = canvas.shape[:2]
     ground = int(horizon)
-    glow(canvas, rng.uniform(0.1, 0.9) * w, 0.25 * h, 0.04 * h, 0.04 * h, (0.9, 0.9, 0.8), 0.6)
     x = int(-rng.uniform(0, 0.05) * w)
     window = max(1, h // 90)
     while x < w:
@@ -202,6 +259,57 @@ def _paint_fire(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anch
         _fill(canvas, points, (0.05, 0.025, 0.015))
 
 
+def _paint_room(canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor) -> None:
+    """A wall with a window on the world outside, a lamp on a table, a skirting board."""
+    focus, horizon = anchor
+    h, w = canvas.shape[:2]
+    frame, lamp = scene.accents[2], scene.accents[0]
+    night = scene.time is TimeOfDay.NIGHT
+    # The window: the outside sky (and its sun or moon), a frame and a cross of bars.
+    top, bottom = horizon * 0.16, horizon * 0.72
+    half = 0.22 * h
+    x0, x1 = focus - half, focus + half
+    t = np.clip((np.arange(h, dtype=np.float32)[:, None] - top) / (bottom - top), 0, 1)
+    pane = _lerp(scene.outside[0], scene.outside[1], t)[int(top) : int(bottom)]
+    canvas[int(top) : int(bottom), int(x0) : int(x1)] = pane
+    if scene.light is not None:
+        light = scene.light
+        high = scene.time in (TimeOfDay.DAY, TimeOfDay.NIGHT)
+        y = top + (bottom - top) * (0.3 if high else 0.8)
+        _disc(canvas, focus + 0.3 * half, y, 0.03 * h, light.colour, 0.8 if light.moon else 1.0)
+    bar = max(2.0, 0.012 * h)
+    middle = (top + bottom) / 2
+    for rect in (
+        (x0 - bar, top - bar, x1 + bar, top),
+        (x0 - bar, bottom, x1 + bar, bottom + bar),
+        (x0 - bar, top, x0, bottom),
+        (x1, top, x1 + bar, bottom),
+        (focus - bar / 2, top, focus + bar / 2, bottom),
+        (x0, middle - bar / 2, x1, middle + bar / 2),
+    ):
+        _rect(canvas, rect, frame)
+    if not night:  # daylight falls through the window onto the floor
+        glow(canvas, focus, horizon + 0.1 * h, 0.3 * h, 0.06 * h, scene.outside[1], 0.25)
+    # The lamp on a table, on the other side of the room.
+    lamp_x = focus + (0.42 if focus < w / 2 else -0.42) * w * 0.6
+    table_top = horizon - 0.1 * h
+    _rect(canvas, (lamp_x - 0.12 * h, table_top, lamp_x + 0.12 * h, table_top + 0.015 * h), frame)
+    _rect(canvas, (lamp_x - 0.1 * h, table_top, lamp_x - 0.09 * h, horizon + 0.04 * h), frame)
+    _rect(canvas, (lamp_x + 0.09 * h, table_top, lamp_x + 0.1 * h, horizon + 0.04 * h), frame)
+    _rect(canvas, (lamp_x - 0.004 * h, table_top - 0.12 * h, lamp_x + 0.004 * h, table_top), frame)
+    glow(canvas, lamp_x, table_top - 0.1 * h, 0.22 * h, 0.16 * h, lamp, 0.6 if night else 0.3)
+    shade = np.array([[lamp_x - 0.06 * h, table_top - 0.12 * h], [lamp_x - 0.035 * h,
+                      table_top - 0.19 * h], [lamp_x + 0.035 * h, table_top - 0.19 * h],
+                      [lamp_x + 0.06 * h, table_top - 0.12 * h]])  # fmt: skip
+    _fill(canvas, shade, (0.92, 0.52, 0.22))
+    _rect(canvas, (0, horizon - 0.01 * h, w, horizon + 0.004 * h), _mix(frame, scene.sky[1], 0.4))
+
+
+def _rect(canvas: FloatImage, rect: tuple[float, float, float, float], colour: RGB) -> None:
+    x0, y0, x1, y1 = (round(v) for v in rect)
+    cv2.rectangle(canvas, (x0, y0), (x1 - 1, y1 - 1), colour, thickness=-1)
+
+
 def _paint_abstract(
     canvas: FloatImage, scene: Scene, rng: np.random.Generator, anchor: Anchor
 ) -> None:
@@ -219,5 +327,6 @@ _PAINTERS: dict[Setting, Callable[[FloatImage, Scene, np.random.Generator, Ancho
     Setting.SPACE: _paint_space,
     Setting.FOREST: _paint_forest,
     Setting.FIRE: _paint_fire,
+    Setting.ROOM: _paint_room,
     Setting.ABSTRACT: _paint_abstract,
 }

@@ -1,4 +1,5 @@
-"""The moving elements of a scene: clouds, birds, cars, fireflies, flames, as swarms of soft shapes.
+"""The moving elements of a scene: clouds, birds, cars, fireflies, flames, and the subjects the
+prompt names (a kite, boats, fish, balloons, a walking figure), as swarms of soft shapes.
 
 Each element is an axis-aligned Gaussian ellipse, so a whole swarm renders as one small matrix
 product per frame: (intensity × colour × row profile)ᵀ × column profile. Profiles are cut to zero
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from kinema.engines.preview.backdrop import FloatImage
-from kinema.engines.preview.scene import RGB, Scene, Setting
+from kinema.engines.preview.scene import RGB, Scene, Setting, Subject
 
 Array = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -58,6 +59,11 @@ class Swarm:
     """Fade in and out along the travel, for things that rise and die (flames)."""
     both_ways: bool = False
     """Half the elements travel against ``velocity`` (traffic)."""
+    solid: bool = False
+    """A solid shape with a crisp edge (a rounded box) rather than a soft Gaussian blob."""
+    start: tuple[float, float] | None = None
+    """Where across the view (fractions) the elements begin, if not anywhere in ``region``:
+    a lone subject starts in view, and its wide region keeps it from wrapping back in sight."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,15 @@ class Particles:
     region: tuple[float, float, float, float]
     additive: bool
     fade: bool
+    solid: bool
 
 
 def swarms_for(scene: Scene) -> list[Swarm]:
+    """The moving elements of the scene: its setting's, then its subjects'."""
+    return _setting_swarms(scene) + [_subject_swarm(scene, s) for s in scene.subjects]
+
+
+def _setting_swarms(scene: Scene) -> list[Swarm]:
     """The moving elements of the scene's setting, coloured by its palette."""
     # Settings have three or four accents; cycling them keeps every index valid.
     a = tuple(scene.accents[i % len(scene.accents)] for i in range(4))
@@ -128,11 +140,60 @@ def swarms_for(scene: Scene) -> list[Swarm]:
             Swarm(18, (a[1],), (0.003, 0.005), (0.6, 1.0), (0.0, -0.12),
                   sparks, wobble=0.03, fade=True),
         ],
+        Setting.ROOM: [
+            Swarm(28, (a[1],), (0.003, 0.006), (0.15, 0.45), (0.006, -0.004),
+                  (scene.focus - 0.3, scene.focus + 0.3, 0.05, scene.horizon + 0.1), wobble=0.02,
+                  twinkle=0.6),
+        ],
         Setting.ABSTRACT: [
             Swarm(8, a, (0.06, 0.12), (0.2, 0.4), (0.0, 0.0), EVERYWHERE, wobble=0.12),
             Swarm(30, a, (0.004, 0.008), (0.5, 0.9), (0.03, -0.02), EVERYWHERE, twinkle=1.5),
         ],
     }[scene.setting]  # fmt: skip
+
+
+def _subject_swarm(scene: Scene, subject: Subject) -> Swarm:
+    """A subject the prompt names, in its own colour if the prompt gives one."""
+    c = scene.subject_colour
+    way = 1.0 if scene.key[2] % 2 else -1.0  # which way subjects travel: the seed decides
+    horizon = scene.horizon
+    water = (-1.0, 2.0, horizon + 0.06, 0.95) if horizon < 0.9 else (-1.0, 2.0, 0.4, 0.9)
+    sky = (-1.0, 2.0, 0.02, max(0.25, horizon * 0.7))
+    ground = (-1.0, 2.0, horizon + 0.03, min(1.0, horizon + 0.1))
+    return {
+        Subject.BIRDS: Swarm(7, (c or (0.1, 0.1, 0.13),), (0.008, 0.013), (0.85, 1.0),
+                             (0.1 * way, -0.01), sky, additive=False, stretch=2.2, wobble=0.015,
+                             twinkle=2.5),
+        Subject.FISH: Swarm(8, (c or (1.0, 0.55, 0.2), (0.95, 0.85, 0.3)), (0.012, 0.02),
+                            (0.8, 1.0), (0.06 * way, 0.0), water, additive=False, stretch=2.2,
+                            wobble=0.02, solid=True),
+        Subject.BOAT: Swarm(2, (c or (0.16, 0.1, 0.08),), (0.016, 0.022), (0.95, 1.0),
+                            (0.025 * way, 0.0), (-1.0, 2.0, horizon - 0.005, horizon + 0.005),
+                            additive=False, stretch=3.4, spread=0.2, start=(0.15, 0.85),
+                            solid=True),
+        Subject.CARS: Swarm(12, (c or (1.0, 0.97, 0.85), (1.0, 0.2, 0.15)), (0.006, 0.009),
+                            (0.7, 1.0), (0.2, 0.0), ground, stretch=2.5, both_ways=True),
+        Subject.BALLOONS: Swarm(5, (c or (0.95, 0.2, 0.2), (1.0, 0.85, 0.2), (0.2, 0.5, 0.95)),
+                                (0.03, 0.045), (0.9, 1.0), (0.01 * way, -0.05),
+                                (-0.2, 1.2, 0.0, min(1.0, horizon + 0.1)), additive=False,
+                                stretch=0.85, wobble=0.02, solid=True),
+        Subject.KITE: Swarm(1, (c or (0.95, 0.15, 0.15),), (0.03, 0.034), (1.0, 1.0),
+                            (0.02 * way, 0.0), (-1.0, 2.0, 0.12, 0.42), additive=False,
+                            stretch=0.75, wobble=0.08, start=(0.3, 0.7), solid=True),
+        Subject.BUTTERFLIES: Swarm(6, (c or (1.0, 0.75, 0.15), (0.3, 0.55, 1.0)),
+                                   (0.008, 0.012), (0.8, 1.0), (0.04 * way, -0.01),
+                                   (-0.2, 1.2, 0.3, min(1.0, horizon + 0.1)), additive=False,
+                                   stretch=1.4, wobble=0.05, twinkle=6.0),
+        Subject.LANTERNS: Swarm(10, (c or (1.0, 0.6, 0.2),), (0.012, 0.02), (0.6, 0.9),
+                                (0.005 * way, -0.04), EVERYWHERE, wobble=0.02, twinkle=0.5),
+        Subject.LEAVES: Swarm(14, (c or (0.85, 0.45, 0.1), (0.7, 0.25, 0.1), (0.9, 0.7, 0.2)),
+                              (0.006, 0.01), (0.85, 1.0), (0.03 * way, 0.07), EVERYWHERE,
+                              additive=False, stretch=1.6, wobble=0.05),
+        Subject.FIGURE: Swarm(1, (c or (0.8, 0.22, 0.16),), (0.09, 0.095), (1.0, 1.0),
+                              (0.03 * way, 0.0), (-1.0, 2.0, horizon - 0.09, horizon - 0.09),
+                              additive=False, stretch=0.35, wobble=0.004,
+                              start=(0.45 - 0.2 * way, 0.55 - 0.2 * way), solid=True),
+    }[subject]  # fmt: skip
 
 
 def overlay_swarms(scene: Scene) -> list[Swarm]:
@@ -158,6 +219,8 @@ def spawn(
 
     x0, x1, y0, y1 = swarm.region
     region = (to_world(x0, 0), to_world(x1, 0), to_world(y0, 1), to_world(y1, 1))
+    starts = region[:2] if swarm.start is None else (to_world(swarm.start[0], 0),
+                                                     to_world(swarm.start[1], 0))  # fmt: skip
 
     def uniform(low: float, high: float) -> Array:
         return rng.uniform(low, high, n).astype(np.float32)
@@ -166,7 +229,7 @@ def spawn(
     if swarm.both_ways:
         spread *= np.where(rng.random(n) < 0.5, 1.0, -1.0).astype(np.float32)
     return Particles(
-        x=uniform(region[0], region[1]),
+        x=uniform(*starts),
         y=uniform(region[2], region[3]),
         vx=swarm.velocity[0] * unit * spread,
         vy=swarm.velocity[1] * unit * spread,
@@ -181,6 +244,7 @@ def spawn(
         region=region,
         additive=swarm.additive,
         fade=swarm.fade,
+        solid=swarm.solid,
     )
 
 
@@ -191,7 +255,10 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
     wob = p.wobble * np.sin(2 * np.pi * p.wobble_hz * seconds + p.phase)
     x = x0 + np.mod(p.x + p.vx * seconds + wob - x0, width)
     y = y0 + np.mod(p.y + p.vy * seconds + 0.5 * wob - y0, height)
-    intensity = p.alpha * (0.65 + 0.35 * np.sin(2 * np.pi * p.twinkle_hz * seconds + p.phase))
+    if p.solid:  # a solid thing is as opaque as it was made
+        intensity = p.alpha
+    else:
+        intensity = p.alpha * (0.65 + 0.35 * np.sin(2 * np.pi * p.twinkle_hz * seconds + p.phase))
     if p.fade:
         # Rising things are born at the bottom of their region and die at the top.
         intensity = intensity * np.sin(np.pi * np.clip((y - y0) / height, 0.0, 1.0))
@@ -208,8 +275,8 @@ def splat(
     _, h, w = planes.shape
     ry = np.maximum(p.radius * scale, 0.35)[:, None]
     rx = np.maximum(p.radius * p.stretch * scale, 0.35)[:, None]
-    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx)  # (n, w)
-    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry)  # (n, h)
+    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx, p.solid)  # (n, w)
+    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry, p.solid)  # (n, h)
     gy *= level[:, None]
     cols, rows = np.flatnonzero(gx.any(axis=0)), np.flatnonzero(gy.any(axis=0))
     if cols.size == 0 or rows.size == 0:
@@ -235,7 +302,10 @@ def splat(
     target += light / np.maximum(total, 1.0)
 
 
-def _profile(grid: Array, centre: Array, sigma: Array) -> Array:
-    values: Array = np.exp(-0.5 * ((grid - centre) / sigma) ** 2).astype(np.float32)
+def _profile(grid: Array, centre: Array, sigma: Array, solid: bool) -> Array:
+    # Solid shapes: a super-Gaussian, flat inside and falling off over a pixel or two. The
+    # product of two is a rounded box.
+    d2 = ((grid - centre) / sigma) ** 2
+    values: Array = np.exp(-0.5 * (d2 * d2 * d2 if solid else d2)).astype(np.float32)
     values[values < _CUTOFF] = 0.0
     return values

@@ -18,14 +18,17 @@ import numpy as np
 from kinema.engines.base import Frame, RenderSpec
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
 from kinema.engines.preview.particles import overlay_swarms, place, spawn, splat, swarms_for
-from kinema.engines.preview.scene import Scene
+from kinema.engines.preview.references import ReferenceCards
+from kinema.engines.preview.scene import Camera, Scene
+from kinema.engines.preview.weather import WeatherLayers
 
 INTERNAL_PIXELS = (110_000, 220_000)
 """Pixel budget of the internal render (the output is an upscale of it): the low end for
 480p, growing with the output up to the high end, so 1080p is not upscaled more than ~3×."""
 DRAFT_PIXELS = 40_000
 _WORLD_MARGIN = 1.3
-"""The world is this much larger than the view, leaving room for the camera to travel."""
+"""The world is at least this much larger than the view, leaving room for the camera to travel
+(more when the camera travels further)."""
 _I2V_ZOOM_PER_SECOND = 0.015
 _I2V_MAX_ZOOM = 0.08
 
@@ -43,10 +46,17 @@ def _ease(t: float) -> float:
     return 0.5 * t + 0.5 * t * t * (3 - 2 * t)
 
 
-def _to_frame(planes: FloatImage, width: int, height: int) -> Frame:
-    """Quantise (3, h, w) float planes to an RGB frame upscaled to the output size."""
-    # convertScaleAbs rounds and saturates above 1; nothing the renderer does goes below 0.
-    small = cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in planes])
+def _to_frame(
+    planes: FloatImage, width: int, height: int, shade: FloatImage | None = None
+) -> Frame:
+    """Quantise (3, h, w) float planes, times ``shade`` (h, w) if given, to an RGB frame
+    upscaled to the output size."""
+    # One pass per plane: multiply (by 255, and the shade), round and saturate to uint8.
+    if shade is None:
+        small = cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in planes])
+    else:
+        small = cv2.merge([cv2.multiply(plane, shade, scale=255.0, dtype=cv2.CV_8U)
+                           for plane in planes])  # fmt: skip
     if small.shape[:2] == (height, width):
         return np.ascontiguousarray(small)
     return np.ascontiguousarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC))
@@ -59,8 +69,10 @@ class TextToVideo:
         self._spec = spec
         self._camera = scene.camera
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
-        world_w = math.ceil(self._iw * _WORLD_MARGIN)
-        world_h = math.ceil(self._ih * _WORLD_MARGIN)
+        margin_x, margin_y = _world_margins(self._camera)
+        # Even sizes keep the resting view exactly centred on the world.
+        world_w = 2 * math.ceil(self._iw * margin_x / 2)
+        world_h = 2 * math.ceil(self._ih * margin_y / 2)
         self._world = paint_backdrop(scene, (world_w, world_h), (self._iw, self._ih))
         rng = scene.rng("particles")
         swarms = swarms_for(scene)
@@ -69,19 +81,28 @@ class TextToVideo:
         world, view = (world_w, world_h), (self._iw, self._ih)
         self._particles = [spawn(s, rng, world, view) for s in swarms]
         self._vignette = _vignette(self._iw, self._ih)
+        self._view: FloatImage = np.empty((3, self._ih, self._iw), dtype=np.float32)
         # A locked-off camera looks at the middle of the world through a whole-pixel crop.
         self._crop = ((world_w - self._iw) // 2, (world_h - self._ih) // 2)
+        self._weather = WeatherLayers(scene, self._iw, self._ih, spec.draft)
+        self._cards = None
+        if spec.reference_images:
+            max_zoom = max(self._camera.zoom)
+            self._cards = ReferenceCards(spec.reference_images, scene.rng("references"),
+                                         (self._iw, self._ih), (world_w, world_h),
+                                         (spec.width, spec.height), max_zoom)  # fmt: skip
 
     def frame(self, index: int) -> Frame:
         """Render frame ``index`` (0-based)."""
         spec = self._spec
         progress = _ease(index / max(1, spec.frame_count - 1))
         seconds = index / spec.fps
+        view = self._view  # reused: each frame leaves it for a new uint8 frame
         if self._camera.fixed:
             zoom = 1.0
             ox, oy = self._crop
             centre = (ox + self._iw / 2, oy + self._ih / 2)
-            view = self._world[:, oy : oy + self._ih, ox : ox + self._iw].copy()
+            np.copyto(view, self._world[:, oy : oy + self._ih, ox : ox + self._iw])
         else:
             zoom, centre = self._camera_at(progress)
             matrix = np.array(
@@ -91,25 +112,27 @@ class TextToVideo:
                 ],
                 dtype=np.float64,
             )
-            view = np.stack(
-                [
-                    cv2.warpAffine(
-                        plane,
-                        matrix,
-                        (self._iw, self._ih),
-                        flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REFLECT,
-                    )
-                    for plane in self._world
-                ]
-            )
+            for plane, out in zip(self._world, view, strict=True):
+                cv2.warpAffine(plane, matrix, (self._iw, self._ih), dst=out,
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)  # fmt: skip
         for particles in self._particles:
             x, y, level = place(particles, seconds)
             sx = zoom * (x - centre[0]) + self._iw / 2
             sy = zoom * (y - centre[1]) + self._ih / 2
             splat(view, particles, sx, sy, zoom, level)
-        view *= self._vignette
-        return _to_frame(view, spec.width, spec.height)
+        if self._weather.any:
+            self._weather.apply(view, seconds)
+        frame = _to_frame(view, spec.width, spec.height, self._vignette)
+        if self._cards is not None:
+            scale_x, scale_y = spec.width / self._iw, spec.height / self._ih
+
+            def project(x: float, y: float) -> tuple[float, float]:
+                """World pixels to output pixels, through this frame's camera."""
+                return ((zoom * (x - centre[0]) + self._iw / 2) * scale_x,
+                        (zoom * (y - centre[1]) + self._ih / 2) * scale_y)  # fmt: skip
+
+            self._cards.apply(frame, seconds, project, zoom)
+        return frame
 
     def _camera_at(self, progress: float) -> tuple[float, tuple[float, float]]:
         world_h, world_w = self._world.shape[1:]
@@ -142,6 +165,9 @@ class ImageToVideo:
         self._particles = [
             spawn(s, rng, (self._iw, self._ih), (self._iw, self._ih)) for s in overlay_swarms(scene)
         ]
+        # Falling rain or snow over the picture; fog and lightning would wash the user's image.
+        self._weather = WeatherLayers(replace(scene, lightning=()), self._iw, self._ih,
+                                      spec.draft)  # fmt: skip
 
     def frame(self, index: int) -> Frame:
         """Render frame ``index`` (0-based)."""
@@ -197,8 +223,19 @@ class ImageToVideo:
         for particles in self._particles:
             x, y, level = place(particles, seconds)
             splat(layer, particles, x, y, 1.0, level * np.float32(envelope))
+        if self._weather.falls:
+            self._weather.apply(layer, seconds, envelope)
         light = _to_frame(layer, self._spec.width, self._spec.height)
         cv2.add(out, light, dst=out)
+
+
+def _world_margins(camera: Camera) -> tuple[float, float]:
+    """How much larger than the view the world must be for the camera's whole move."""
+    # At the widest zoom the view spans the view size; the pan moves it |pan| views in all.
+    return (
+        max(_WORLD_MARGIN, 1.0 + abs(camera.pan[0]) + 0.06),
+        max(_WORLD_MARGIN, 1.0 + abs(camera.pan[1]) + 0.06),
+    )
 
 
 def _vignette(width: int, height: int) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -1,0 +1,410 @@
+"""Preview engine speed: rendering + encoding against the encoder alone, memory, and HTTP latency.
+
+What it measures
+    1. Engine + media. For 16:9 clips at 480p (864×480), 720p (1280×720) and 1080p (1920×1088),
+       5 s (121 frames) and 12 s (289 frames) long, the preview engine renders a fixed prompt
+       (``--prompt``; audio on) and ``kinema.media.encode.encode_mp4`` encodes it to an MP4 in a
+       temporary folder: exactly what the engine child does for a task, minus the pipe. In the
+       same run, the *floor*: ``encode_mp4`` fed the same number of frames of a trivial pattern
+       (a handful of pre-made frames, cycled, so producing a frame costs nothing), with the same
+       encoder settings (``--preset``, crf, threads) and the same audio. Each figure is the best
+       of ``--repeat`` runs (the machine is shared: the best run is the least disturbed one).
+    2. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
+       a 1080p clip, 5 s against 12 s, next to the same process's memory before rendering: if
+       frames are streamed to the encoder (never a whole clip in memory), the two peaks match.
+    3. HTTP. ``kinema serve --workers 1`` started as a subprocess on a scratch data directory
+       (its API key read from its stdout, ``/healthz`` awaited), a warm-up task per size, then
+       ``--http-runs`` submissions each of a 5 s 480p clip (seedance-1-0-lite-t2v-250428) and a
+       5 s 1080p clip (seedance-1-0-pro-250528), one at a time, through the GPTProto routes: the
+       time from sending the submit to reading ``succeeded`` from the result route, polled every
+       10 ms. ``run`` is the task's own ``executionTime`` (the worker's render + encode + store);
+       the difference is queueing, claiming and the API.
+
+How to read it
+    ``fps`` is frames per second of wall time; ``× real time`` is clip seconds over wall seconds
+    (above 1 is faster than real time); ``CPU s`` is the CPU time of all the process's threads
+    over the same run (on 2 cores the encoder alone keeps both busy, so every CPU second the
+    engine spends shows in the wall time). ``ratio`` is the pipeline's seconds over the floor's:
+    1.00 means rendering costs nothing over encoding (the encoder thread and the render overlap
+    perfectly); the target is at most 1.3. x264 is the floor on purpose — no preview engine can
+    beat the encoder its videos must go through — so the ratio says what the engine costs, and
+    absolute figures say what this machine can do (on 2 cores, ``ultrafast``: about 270 fps at
+    480p and 90-150 fps at 1080p). The HTTP targets (5 s 480p under 1 s, 5 s 1080p under 6 s,
+    submit to ``succeeded``) are printed beside the medians. Nothing is asserted: this script
+    never fails on time.
+
+Run: ``python bench/preview.py [--repeat N] [--preset P] [--skip-http] [--http-runs N]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as ``python bench/preview.py``, this folder is first on sys.path, and bench/queue.py would
+# shadow the standard ``queue`` module the encoder uses. Drop that entry (as bench/api.py does).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+import os
+
+# As in the engine child (kinema.worker.engine_process), before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio, Frame, RenderSpec
+from kinema.engines.preview import PreviewEngine
+from kinema.media.encode import encode_mp4
+
+PROMPT = "a paper boat drifting down a rain-soaked street at dusk, neon reflections, slow pan left"
+SIZES = {"480p": (864, 480), "720p": (1280, 720), "1080p": (1920, 1088)}
+LENGTHS = {5: 121, 12: 289}
+FPS = 24
+HTTP_MODELS = {"480p": "seedance-1-0-lite-t2v-250428", "1080p": "seedance-1-0-pro-250528"}
+HTTP_TARGETS = {"480p": 1.0, "1080p": 6.0}
+RATIO_TARGET = 1.3
+POLL_SECONDS = 0.01
+TASK_TIMEOUT_SECONDS = 60.0
+
+
+# -- engine + media ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    """CPU seconds of this process (all its threads) over the same span."""
+
+
+@dataclass(frozen=True)
+class Row:
+    size: str
+    seconds_of_video: int
+    frames: int
+    pipeline: Timing
+    floor: Timing
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(run: Any) -> Timing:
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    run()
+    return Timing(time.perf_counter() - wall, _cpu_seconds() - cpu)
+
+
+def spec_for(width: int, height: int, frames: int, prompt: str) -> RenderSpec:
+    return RenderSpec(model="bench", prompt=prompt, width=width, height=height,
+                      frame_count=frames, fps=FPS, seed=1, generate_audio=True)  # fmt: skip
+
+
+def pattern(width: int, height: int) -> list[Frame]:
+    """Eight frames of a trivial moving pattern (a shifting colour ramp and a sliding bar)."""
+    ramp = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    made = []
+    for k in range(8):
+        frame = np.empty((height, width, 3), dtype=np.uint8)
+        frame[..., 0] = ((ramp + 32 * k) % 256).astype(np.uint8)
+        frame[..., 1] = np.linspace(40, 200, height, dtype=np.uint8)[:, None]
+        frame[..., 2] = 128
+        frame[:, (k * width // 8) : (k * width // 8) + width // 16] = 255
+        made.append(frame)
+    return made
+
+
+def cycled(frames: list[Frame], count: int) -> Iterator[Frame]:
+    for index in range(count):
+        yield frames[index % len(frames)]
+
+
+def tone(samples: int) -> Audio:
+    t = np.arange(samples) / AUDIO_SAMPLE_RATE
+    mono = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def time_pipeline(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
+    def run() -> None:
+        clip = PreviewEngine().render(spec, lambda _: None, lambda: False)
+        encode_mp4(folder / "pipeline.mp4", clip.frames, width=spec.width, height=spec.height,
+                   fps=spec.fps, frame_count=spec.frame_count, audio=clip.audio, preset=preset,
+                   threads=threads)  # fmt: skip
+
+    return _timed(run)
+
+
+def time_floor(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
+    audio = tone(spec.audio_samples)
+    frames = pattern(spec.width, spec.height)  # made before the clock starts
+
+    def run() -> None:
+        encode_mp4(folder / "floor.mp4", cycled(frames, spec.frame_count), width=spec.width,
+                   height=spec.height, fps=spec.fps, frame_count=spec.frame_count, audio=audio,
+                   preset=preset, threads=threads)  # fmt: skip
+
+    return _timed(run)
+
+
+def measure_media(args: argparse.Namespace) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        # Warm up imports, OpenCV and x264 once.
+        time_pipeline(spec_for(864, 480, 25, args.prompt), folder, args.preset, args.threads)
+        for size, (width, height) in SIZES.items():
+            for seconds, frames in LENGTHS.items():
+                spec = spec_for(width, height, frames, args.prompt)
+                pipeline, floor = [], []
+                for _ in range(args.repeat):  # interleaved: both see the same machine load
+                    pipeline.append(time_pipeline(spec, folder, args.preset, args.threads))
+                    floor.append(time_floor(spec, folder, args.preset, args.threads))
+                best = (min(pipeline, key=lambda t: t.wall), min(floor, key=lambda t: t.wall))
+                rows.append(Row(size, seconds, frames, *best))
+                print(f"  measured {size} {seconds} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def media_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| clip | frames | pipeline s | fps | × real time | CPU s | floor s | floor fps "
+        "| floor CPU s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        p, f = r.pipeline, r.floor
+        lines.append(
+            f"| {r.size} {r.seconds_of_video} s | {r.frames} | {p.wall:.2f} | "
+            f"{r.frames / p.wall:.0f} | {r.frames / FPS / p.wall:.1f} | {p.cpu:.2f} | "
+            f"{f.wall:.2f} | {r.frames / f.wall:.0f} | {f.cpu:.2f} | {p.wall / f.wall:.2f} |"
+        )
+    return lines
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+def memory_probe(width: int, height: int, frames: int, prompt: str, preset: str) -> None:
+    """Child-process mode: render + encode once, print RSS before and peak RSS (MiB)."""
+    spec = spec_for(width, height, frames, prompt)
+    with tempfile.TemporaryDirectory() as tmp:
+        time_pipeline(spec_for(64, 48, 2, prompt), Path(tmp), preset, 2)  # imports, first use
+        before = _rss_mib()
+        time_pipeline(spec, Path(tmp), preset, 2)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{before:.1f} {peak:.1f}")
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_memory(args: argparse.Namespace) -> list[str]:
+    lines = ["| clip | RSS before render MiB | peak RSS MiB |", "|---|---:|---:|"]
+    width, height = SIZES["1080p"]
+    for seconds, frames in LENGTHS.items():
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", f"{width}x{height}x{frames}",
+             "--prompt", args.prompt, "--preset", args.preset],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+        lines.append(f"| 1080p {seconds} s | {float(out[0]):.0f} | {float(out[1]):.0f} |")
+    return lines
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Serve:
+    """A running ``kinema serve``."""
+
+    process: subprocess.Popen[str]
+    base: str
+    key: str
+    drain: threading.Thread
+    """Copies its stdout to the log until it exits."""
+
+
+def start_serve(data_dir: Path, preset: str, log: Any) -> Serve:
+    """``kinema serve --workers 1``, its stdout and stderr to ``log``, ready for requests."""
+    import httpx
+
+    port = free_port()
+    # Polling every 10 ms is far above the default 600 requests per minute per key.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KINEMA_ENCODER_PRESET": preset,
+           "KINEMA_DEFAULT_RPM": "1000000"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kinema", "serve", "--workers", "1", "--port", str(port),
+         "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    key = ""
+    deadline = time.monotonic() + 120
+    while not key:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            raise RuntimeError("kinema serve exited before printing its API key")
+        if line.startswith("sk-"):
+            key = line.strip()
+        if time.monotonic() > deadline:
+            raise RuntimeError("kinema serve printed no API key")
+    # Keep reading its stdout (uvicorn's access log is there): a full pipe would stall the server.
+    stdout = process.stdout
+    drain = threading.Thread(target=lambda: log.writelines(stdout), daemon=True)
+    drain.start()
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("kinema serve did not become ready")
+        time.sleep(0.05)
+    return Serve(process, base, key, drain)
+
+
+def submit_and_wait(client: Any, size: str, seed: int, prompt: str) -> tuple[float, float]:
+    """Seconds from submit to ``succeeded``, and the task's own executionTime in seconds."""
+    model = HTTP_MODELS[size]
+    body = {"prompt": prompt, "resolution": size, "duration": 5, "aspect_ratio": "16:9",
+            "seed": seed}  # fmt: skip
+    start = time.perf_counter()
+    response = client.post(f"/api/v3/bytedance/{model}/text-to-video", json=body)
+    response.raise_for_status()
+    task_id = response.json()["data"]["id"]
+    while time.perf_counter() - start < TASK_TIMEOUT_SECONDS:
+        response = client.get(f"/api/v3/predictions/{task_id}/result")
+        response.raise_for_status()
+        data = response.json()["data"]
+        if data["status"] == "succeeded":
+            return time.perf_counter() - start, data["executionTime"] / 1000
+        if data["status"] in ("failed", "expired", "cancelled"):
+            raise RuntimeError(f"task {task_id} {data['status']}: {data['error']}")
+        time.sleep(POLL_SECONDS)
+    raise RuntimeError(f"task {task_id} did not finish in {TASK_TIMEOUT_SECONDS:g} s")
+
+
+def measure_http(args: argparse.Namespace) -> list[str]:
+    import httpx
+
+    lines = [
+        "| clip | runs | submit→succeeded median s | best s | run (executionTime) median s "
+        "| target s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "serve.log", "w+") as log:
+        serve = start_serve(Path(tmp) / "data", args.preset, log)
+        try:
+            headers = {"Authorization": f"Bearer {serve.key}"}
+            with httpx.Client(base_url=serve.base, headers=headers, timeout=30) as client:
+                for size in HTTP_MODELS:
+                    submit_and_wait(client, size, 0, args.prompt)  # warm-up
+                for size in HTTP_MODELS:
+                    runs = [submit_and_wait(client, size, seed, args.prompt)
+                            for seed in range(1, args.http_runs + 1)]  # fmt: skip
+                    totals = [total for total, _ in runs]
+                    executions = [execution for _, execution in runs]
+                    lines.append(
+                        f"| {size} 5 s | {len(runs)} | {statistics.median(totals):.2f} | "
+                        f"{min(totals):.2f} | {statistics.median(executions):.2f} | "
+                        f"< {HTTP_TARGETS[size]:g} |"
+                    )
+        except Exception:
+            log.seek(0)
+            print("kinema serve's log (last lines):", *log.readlines()[-30:], sep="\n",
+                  file=sys.stderr)  # fmt: skip
+            raise
+        finally:
+            serve.process.terminate()
+            try:
+                serve.process.wait(30)
+            except subprocess.TimeoutExpired:
+                serve.process.kill()
+            serve.drain.join(5)
+    return lines
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def environment(args: argparse.Namespace) -> str:
+    import av
+
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"Python {platform.python_version()}, PyAV {av.__version__}, {os.cpu_count()} CPUs "
+            f"(load average {load}), preset {args.preset}, encoder threads {args.threads}, "
+            f"best of {args.repeat}")  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best is kept)")
+    parser.add_argument("--preset", default="ultrafast", help="x264 preset (Kinema's default)")
+    parser.add_argument("--threads", type=int, default=2, help="encoder threads (the child's)")
+    parser.add_argument("--prompt", default=PROMPT)
+    parser.add_argument("--skip-http", action="store_true", help="no kinema serve runs")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--http-runs", type=int, default=5)
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.memory_probe:
+        width, height, frames = (int(v) for v in args.memory_probe.split("x"))
+        memory_probe(width, height, frames, args.prompt, args.preset)
+        return
+    print(f"Preview engine benchmark: {environment(args)}")
+    print(f'Prompt: "{args.prompt}"\n')
+    rows = measure_media(args)
+    print("Engine + media (render and encode through kinema.media, audio on) against the "
+          "encoder floor (trivial frames, same settings); target ratio "
+          f"≤ {RATIO_TARGET}:\n")  # fmt: skip
+    print("\n".join(media_table(rows)))
+    if not args.skip_memory:
+        print("\nMemory (a fresh process per clip; flat means frames are streamed):\n")
+        print("\n".join(measure_memory(args)))
+    if not args.skip_http:
+        print("\nThrough HTTP (kinema serve --workers 1; GPTProto submit, result polled every "
+              "10 ms):\n")  # fmt: skip
+        try:
+            print("\n".join(measure_http(args)))
+        except Exception as exc:  # a broken server is a finding, not a reason to lose the rest
+            print(f"HTTP measurement failed: {type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    main()

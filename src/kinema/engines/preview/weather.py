@@ -1,0 +1,188 @@
+"""Weather over the picture: rain and snow falling, fog drifting, lightning flashing.
+
+Rain and snow are drawn once per render onto seamless (wrapping) sheets the size of the view,
+then slid down (and sideways with the wind) a little more each frame with one wrapped
+``warpAffine`` per layer: a few hundred falling streaks cost the same as one. Fog is a seamless
+sheet of soft noise drifting sideways. Like everything in the preview engine, each layer's state
+is a pure function of time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kinema.engines.preview.backdrop import FloatImage
+from kinema.engines.preview.scene import Scene, Weather
+
+Plane = np.ndarray[Any, np.dtype[np.float32]]
+
+
+@dataclass(frozen=True)
+class _Layer:
+    sheet: Plane
+    """(h, w) coverage in [0, 1], seamless in both directions; for fast layers (rain) tiled
+    2 × 2, so a whole-pixel slide is a slice of it."""
+    velocity: tuple[float, float]
+    """Pixels per second (x right, y down)."""
+    sway: float
+    """Amplitude in pixels of a slow side-to-side sway (snow)."""
+
+
+class WeatherLayers:
+    """The falling and drifting layers of a scene's weather, in screen space."""
+
+    def __init__(self, scene: Scene, width: int, height: int, draft: bool) -> None:
+        self._size = (width, height)
+        self._layers: list[_Layer] = []
+        self._colour = np.zeros(3, dtype=np.float32)
+        self._over = False
+        """Snow and fog cover what is behind; rain adds light."""
+        self._fog: Plane | None = None
+        self._fog_speed = 0.0
+        self._lightning = scene.lightning
+        rng = scene.rng("weather")
+        density = 0.5 if draft else 1.0
+        weather = scene.weather
+        if weather in (Weather.RAIN, Weather.STORM):
+            heavy = 1.5 if weather is Weather.STORM else 1.0
+            wind = float(rng.uniform(-0.25, 0.25)) * heavy
+            for count, length, level, speed in ((160, 0.035, 0.10, 1.1), (60, 0.08, 0.16, 1.9)):
+                sheet = _streaks(rng, width, height, round(count * density * heavy),
+                                 length * height, level, wind)  # fmt: skip
+                v = speed * height
+                self._layers.append(_Layer(np.tile(sheet, (2, 2)), (wind * v, v), 0.0))
+            self._colour[:] = (0.78, 0.82, 0.9)
+        elif weather is Weather.SNOW:
+            for count, radius, level, speed in ((220, 0.003, 0.55, 0.05), (70, 0.006, 0.9, 0.1)):
+                sheet = _flakes(rng, width, height, round(count * density), radius * height, level)
+                self._layers.append(_Layer(sheet, (0.01 * height, speed * height), 0.02 * height))
+            self._colour[:] = (0.96, 0.97, 1.0)
+            self._over = True
+        elif weather is Weather.FOG:
+            self._fog = _fog_sheet(rng, width, height)
+            self._fog_speed = 0.015 * width
+            self._colour[:] = scene.sky[1]
+
+    @property
+    def any(self) -> bool:
+        """Whether there is any weather to draw."""
+        return bool(self._layers) or self._fog is not None or bool(self._lightning)
+
+    @property
+    def falls(self) -> bool:
+        """Whether rain or snow falls: the additive layers that suit any picture."""
+        return bool(self._layers)
+
+    def apply(self, planes: FloatImage, seconds: float, level: float = 1.0) -> None:
+        """Add the weather at time ``seconds`` to (3, h, w) planes, scaled by ``level``."""
+        if self._layers and not self._over:
+            # Rain: streaks move tens of pixels a frame, so whole-pixel steps are plenty.
+            w, h = self._size
+            cover: Plane | None = None
+            for layer in self._layers:
+                vx, vy = layer.velocity
+                x, y = round(-vx * seconds) % w, round(-vy * seconds) % h
+                part = layer.sheet[y : y + h, x : x + w]
+                cover = part.copy() if cover is None else np.add(cover, part)
+            assert cover is not None
+            for channel, plane in enumerate(planes):
+                cv2.scaleAdd(cover, float(self._colour[channel] * level), plane, dst=plane)
+        if self._layers and self._over:
+            # Snow drifts slowly: slid with sub-pixel precision, then laid over the picture.
+            snow: Plane | None = None
+            for layer in self._layers:
+                vx, vy = layer.velocity
+                dx = vx * seconds + layer.sway * math.sin(2 * math.pi * 0.25 * seconds)
+                part = _slide(layer.sheet, dx, vy * seconds)
+                snow = part if snow is None else np.add(snow, part)
+            assert snow is not None
+            _lay_over(planes, np.minimum(snow, 1.0) * np.float32(level), self._colour)
+        if self._fog is not None:
+            mist = _slide(self._fog, self._fog_speed * seconds, 0.0) * np.float32(level)
+            _lay_over(planes, mist, self._colour)
+        flash = self.flash(seconds) * level
+        if flash > 0.003:
+            planes *= np.float32(1 + 0.8 * flash)
+            planes += np.float32(0.25 * flash)
+
+    def flash(self, seconds: float) -> float:
+        """Brightness of lightning at ``seconds``: a sharp double flicker that dies away."""
+        total = 0.0
+        for start in self._lightning:
+            for offset, peak in ((0.0, 1.0), (0.13, 0.7)):
+                age = seconds - start - offset
+                if age >= 0:
+                    total += peak * math.exp(-age / 0.07)
+        return min(total, 1.0)
+
+
+def _lay_over(planes: FloatImage, cover: Plane, colour: Plane) -> None:
+    """planes = planes × (1 - cover) + colour × cover, in place."""
+    keep = np.float32(1.0) - cover
+    for channel, plane in enumerate(planes):
+        cv2.multiply(plane, keep, dst=plane)
+        cv2.scaleAdd(cover, float(colour[channel]), plane, dst=plane)
+
+
+def _slide(sheet: Plane, dx: float, dy: float) -> Plane:
+    """``sheet`` moved by (dx, dy) pixels, wrapping around its edges."""
+    h, w = sheet.shape
+    matrix = np.array([[1.0, 0.0, dx % w], [0.0, 1.0, dy % h]], dtype=np.float64)
+    moved = cv2.warpAffine(
+        sheet, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP
+    )
+    return np.asarray(moved, dtype=np.float32)
+
+
+def _streaks(
+    rng: np.random.Generator, w: int, h: int, count: int, length: float, level: float, wind: float
+) -> Plane:
+    """Seamless sheet of thin slanted streaks (drawn again across each edge they cross)."""
+    sheet = np.zeros((h, w), dtype=np.float32)
+    xs, ys = rng.uniform(0, w, count), rng.uniform(0, h, count)
+    lengths = length * rng.uniform(0.6, 1.2, count)
+    levels = level * rng.uniform(0.5, 1.0, count)
+    for x, y, n, v in zip(xs, ys, lengths, levels, strict=True):
+        for ox in (-w, 0, w):
+            for oy in (-h, 0, h):
+                start = (round(x + ox), round(y + oy))
+                end = (round(x + ox + wind * n), round(y + oy + n))
+                cv2.line(sheet, start, end, float(v), 1, cv2.LINE_AA)
+    return np.clip(sheet, 0.0, 1.0)
+
+
+def _flakes(
+    rng: np.random.Generator, w: int, h: int, count: int, radius: float, level: float
+) -> Plane:
+    """Seamless sheet of soft round flakes."""
+    # Drawn at 4× and shrunk, for flakes smaller than a pixel that still look round.
+    scale = 4
+    big = np.zeros((h * scale, w * scale), dtype=np.float32)
+    xs, ys = rng.uniform(0, w, count), rng.uniform(0, h, count)
+    radii = radius * rng.uniform(0.6, 1.4, count)
+    levels = level * rng.uniform(0.6, 1.0, count)
+    for x, y, r, v in zip(xs, ys, radii, levels, strict=True):
+        for ox in (-w, 0, w):
+            for oy in (-h, 0, h):
+                centre = (round((x + ox) * scale), round((y + oy) * scale))
+                cv2.circle(big, centre, max(1, round(r * scale)), float(v), -1, cv2.LINE_AA)
+    small: Plane = np.clip(cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA), 0.0, 1.0)
+    return small
+
+
+def _fog_sheet(rng: np.random.Generator, w: int, h: int) -> Plane:
+    """Seamless soft banks of mist, thicker towards the bottom of the view."""
+    cells_y = 3
+    cells_x = max(3, round(cells_y * w / h))
+    grid = rng.uniform(0.0, 1.0, (cells_y, cells_x)).astype(np.float32)
+    # Interpolating a tiled grid and keeping the middle tile makes the result wrap seamlessly.
+    tiled = np.tile(grid, (3, 3))
+    smooth = cv2.resize(tiled, (3 * w, 3 * h), interpolation=cv2.INTER_CUBIC)[h : 2 * h, w : 2 * w]
+    depth = np.linspace(0.55, 1.0, h, dtype=np.float32)[:, None]
+    cover: Plane = np.clip(0.18 + 0.32 * smooth, 0.0, 0.6) * depth
+    return np.ascontiguousarray(cover, dtype=np.float32)
