@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     """Requests per minute per API key, unless the account sets its own."""
     default_max_running: int | None = Field(None, ge=1)
     """Tasks of one account running at once, unless the account sets its own; None: no limit."""
+    running_limit: Literal["reject", "queue"] = "reject"
+    """At an account's running limit, ``reject`` answers a submit 429 (with Retry-After);
+    ``queue`` accepts it to wait. Either way no more than the limit ever run at once."""
     prices_file: Path | None = None
     """TOML prices per model and resolution (``kinema.domain.pricing``); none: all free."""
     admin_token: str | None = None

@@ -258,3 +258,23 @@ def test_limits_hold_across_api_processes_on_postgresql(pg_url: str, tmp_path: P
             queued = [lite(client).status_code for client in (one, two, one, two)]
     assert codes == [200] * 4 and limited.status_code == 429
     assert queued == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("mode", ["reject", "queue"])
+def test_running_limit(mode: str, tmp_path: Path) -> None:
+    with start_service(tmp_path, workers=0, running_limit=mode) as live:
+        account_id, key = account_with(live, "0", max_running=1)
+        store = live.services.store
+        with live.client(key) as client:
+            assert lite(client).status_code == 200
+            running = store.claim("w", 30, max_running=None)
+            assert running is not None and running.task.account_id == account_id
+            second = lite(client)
+            # However many wait, no more than the limit ever run at once.
+            assert store.claim("w", 30) is None
+    if mode == "reject":
+        assert second.status_code == 429
+        assert second.json()["error"]["code"] == "RateLimitExceeded"
+        assert second.headers["Retry-After"].isdigit()
+    else:
+        assert second.status_code == 200

@@ -77,8 +77,13 @@ async def admit(
         price=services.prices.price(request),
         video_seconds=video_seconds(request),
     )
+    settings = services.settings
     task, _created = await run_in_threadpool(
-        store.create_task, new, services.settings.max_queued_per_account
+        store.create_task,
+        new,
+        settings.max_queued_per_account,
+        settings.default_max_running,
+        settings.running_limit == "reject",
     )
     return task
 

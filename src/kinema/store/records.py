@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kinema.domain.errors import InsufficientBalance, QuotaExceeded
+from kinema.domain.errors import InsufficientBalance, QuotaExceeded, RateLimited
 from kinema.domain.task import TaskStatus
 from kinema.store.base import NewTask, Task, TaskFilter, TaskPage
 from kinema.store.engine import read_transaction, write_transaction
@@ -22,15 +22,23 @@ TASKS_CHANNEL = "kinema_tasks"
 class TaskRecords(Transitions):
     """The record-keeping half of the TaskStore contract."""
 
-    def create_task(self, new: NewTask, max_queued: int | None = None) -> tuple[Task, bool]:
+    def create_task(
+        self,
+        new: NewTask,
+        max_queued: int | None = None,
+        max_running: int | None = None,
+        refuse_at_running_limit: bool = False,
+    ) -> tuple[Task, bool]:
         """See the contract. Also, in the same transaction: refuses a task beyond the account's
-        queued-task limit (``max_queued`` unless the account sets its own; 429) or beyond its
-        balance (403), and holds the task's price."""
+        queued-task limit (``max_queued`` unless the account sets its own; 429 QuotaExceeded),
+        with ``refuse_at_running_limit``, while it runs as many tasks as it may (the account's
+        ``max_running``, else ``max_running``; 429 RateLimitExceeded), or beyond its balance
+        (403); and holds the task's price."""
         with write_transaction(self.engine) as conn:
             # Lock the account row first (PostgreSQL) so that concurrent submits count queued
             # tasks one at a time; SQLite's BEGIN IMMEDIATE already serialises writers.
             account = conn.execute(
-                sa.select(accounts.c.balance, accounts.c.max_queued)
+                sa.select(accounts.c.balance, accounts.c.max_queued, accounts.c.max_running)
                 .where(accounts.c.id == new.account_id)
                 .with_for_update()
             ).one()
@@ -42,6 +50,9 @@ class TaskRecords(Transitions):
             limit = account.max_queued or max_queued
             if limit is not None:
                 self._check_queue_quota(conn, new.account_id, limit)
+            running_limit = account.max_running or max_running
+            if refuse_at_running_limit and running_limit is not None:
+                self._check_running(conn, new.account_id, running_limit)
             if new.price > account.balance:
                 raise InsufficientBalance()
             request = new.request
@@ -109,6 +120,18 @@ class TaskRecords(Transitions):
         if queued >= max_queued:
             raise QuotaExceeded(
                 f"too many queued tasks: this account may have at most {max_queued} queued",
+                retry_after=5,
+            )
+
+    def _check_running(self, conn: Connection, account_id: str, max_running: int) -> None:
+        running = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(tasks)
+            .where(tasks.c.account_id == account_id, tasks.c.status == TaskStatus.RUNNING.value)
+        ).scalar_one()
+        if running >= max_running:
+            raise RateLimited(
+                f"too many running tasks: this account may run at most {max_running} at once",
                 retry_after=5,
             )
 
