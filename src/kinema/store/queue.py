@@ -74,12 +74,7 @@ class Queue(TaskRecords):
         # Task row first, then the account row, locked before counting: two claimers on
         # PostgreSQL cannot both take the account's last running slot.
         conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
-        count = conn.execute(
-            sa.select(sa.func.count()).where(
-                tasks.c.account_id == account_id, tasks.c.status == TaskStatus.RUNNING.value
-            )
-        ).scalar_one()
-        return int(count)
+        return self._count(conn, account_id, TaskStatus.RUNNING)
 
     def _lease(
         self,

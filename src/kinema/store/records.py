@@ -112,28 +112,27 @@ class TaskRecords(Transitions):
             return self._idempotent_match(conn, account_id, key, self._clock(conn))
 
     def _check_queue_quota(self, conn: Connection, account_id: str, max_queued: int) -> None:
-        queued = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(tasks)
-            .where(tasks.c.account_id == account_id, tasks.c.status == TaskStatus.QUEUED.value)
-        ).scalar_one()
-        if queued >= max_queued:
+        if self._count(conn, account_id, TaskStatus.QUEUED) >= max_queued:
             raise QuotaExceeded(
                 f"too many queued tasks: this account may have at most {max_queued} queued",
                 retry_after=5,
             )
 
     def _check_running(self, conn: Connection, account_id: str, max_running: int) -> None:
-        running = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(tasks)
-            .where(tasks.c.account_id == account_id, tasks.c.status == TaskStatus.RUNNING.value)
-        ).scalar_one()
-        if running >= max_running:
+        if self._count(conn, account_id, TaskStatus.RUNNING) >= max_running:
             raise RateLimited(
                 f"too many running tasks: this account may run at most {max_running} at once",
                 retry_after=5,
             )
+
+    def _count(self, conn: Connection, account_id: str, status: TaskStatus) -> int:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(tasks)
+                .where(tasks.c.account_id == account_id, tasks.c.status == status.value)
+            ).scalar_one()
+        )
 
     def get_task(self, task_id: str, account_id: str | None = None) -> Task | None:
         query = sa.select(tasks).where(tasks.c.id == task_id)
