@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     idle_poll_seconds: float = Field(0.05, gt=0)
     """How often an idle worker looks for work (PostgreSQL also wakes it by NOTIFY)."""
+    cancel_poll_seconds: float = Field(0.2, gt=0)
+    """How often a busy worker reads its task's cancel flag between heartbeats."""
     cancel_grace_seconds: float = Field(10.0, gt=0)
     """How long an engine may take to stop after a cancel before its process is killed."""
     reap_interval_seconds: float = Field(5.0, gt=0)

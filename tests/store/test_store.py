@@ -241,8 +241,10 @@ def test_cancel_request_on_a_running_task(store: SqlStore) -> None:
     claim = store.claim("w", 30)
     assert claim is not None
     assert store.heartbeat(claim, 30, 0.1) is False
+    assert store.cancel_requested(claim) is False
     task = store.request_cancel("t1", account.id)
     assert task is not None and task.status is TaskStatus.RUNNING and task.cancel_requested
+    assert store.cancel_requested(claim) is True
     assert store.heartbeat(claim, 30, 0.2) is True
     assert store.cancel_running(claim, 10)
     done = store.get_task("t1")

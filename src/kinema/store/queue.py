@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Row
 
 from kinema.domain.task import TaskStatus
 from kinema.store.base import Claim, TaskOutputs
-from kinema.store.engine import write_transaction
+from kinema.store.engine import read_transaction, write_transaction
 from kinema.store.records import TaskRecords
 from kinema.store.schema import accounts, outbox, tasks
 
@@ -120,6 +120,14 @@ class Queue(TaskRecords):
                 .returning(tasks.c.cancel_requested)
             ).first()
             return None if row is None else bool(row.cancel_requested)
+
+    def cancel_requested(self, claim: Claim) -> bool | None:
+        """A cheap read between heartbeats: None if the lease is lost, else the cancel flag."""
+        with read_transaction(self.engine) as conn:
+            flag = conn.execute(
+                sa.select(tasks.c.cancel_requested).where(self._fenced(claim))
+            ).scalar()
+        return None if flag is None else bool(flag)
 
     def complete(self, claim: Claim, outputs: TaskOutputs, execution_ms: int) -> bool:
         return self._finish(

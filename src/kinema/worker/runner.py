@@ -181,6 +181,7 @@ class Worker:
         """Relay progress, renew the lease, pass on a cancel, and finish the task."""
         settings = self.settings
         next_beat = time.monotonic() + settings.heartbeat_seconds
+        next_cancel_check = time.monotonic() + settings.cancel_poll_seconds
         while True:
             if self.engine.poll(_POLL_SECONDS):
                 event = self.engine.recv()
@@ -201,11 +202,19 @@ class Worker:
                 self.engine.kill()
                 self.store.cancel_running(running.claim, self._elapsed_ms(running))
                 return
-            if now < next_beat:
+            if now >= next_beat:
+                # The heartbeat renews the lease, publishes progress and reads the cancel flag.
+                next_beat = now + settings.heartbeat_seconds
+                next_cancel_check = now + settings.cancel_poll_seconds
+                cancel = self.store.heartbeat(
+                    running.claim, settings.lease_seconds, running.progress
+                )
+            elif now >= next_cancel_check and running.cancel_deadline is None:
+                # Between heartbeats a cheap read, so that a cancel stops the engine promptly.
+                next_cancel_check = now + settings.cancel_poll_seconds
+                cancel = self.store.cancel_requested(running.claim)
+            else:
                 continue
-            # The heartbeat renews the lease, publishes progress and reads the cancel flag.
-            next_beat = now + settings.heartbeat_seconds
-            cancel = self.store.heartbeat(running.claim, settings.lease_seconds, running.progress)
             if cancel is None:
                 # Lost the lease (expired, or the task was expired or requeued): stop at once.
                 log.warning("lost the lease on %s; abandoning it", running.claim.task.id)
