@@ -7,6 +7,7 @@ Kinema extensions that the clients try and fall back from.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -86,24 +87,26 @@ def no_running_cancel(base_url: str) -> str:
     )
 
 
-class Dialect:
+class Dialect(ABC):
     """How one format submits and reads a task."""
 
     name: Format
 
+    @abstractmethod
     def submit(self, submission: Submission) -> tuple[str, dict[str, Any]]:
         """The path and JSON body of a submit."""
-        raise NotImplementedError
 
+    @abstractmethod
     def submitted(self, body: Mapping[str, Any]) -> Task | str:
         """The submit's answer: the task, or only its id when the format answers no more."""
-        raise NotImplementedError
 
+    @abstractmethod
     def task_path(self, task_id: str) -> str:
-        raise NotImplementedError
+        """The path that reads one task."""
 
+    @abstractmethod
     def parse_task(self, body: Mapping[str, Any]) -> Task:
-        raise NotImplementedError
+        """A task from the answer of ``task_path``."""
 
 
 class GptProto(Dialect):
