@@ -1,9 +1,11 @@
 """The TaskStore contract: records, and what each operation guarantees.
 
-The tasks table is the queue (ARCHITECTURE.md decision 1). One implementation
-(``kinema.store.sql.SqlStore``) runs on SQLite and PostgreSQL; the contract tests in
-``tests/store`` run against both. Every method is one transaction: it either happens whole or not
-at all. Times are Unix seconds from the database clock.
+The tasks table is the queue (ARCHITECTURE.md decision 1). Accounts, the ledger and the callbacks
+outbox are documented where they are implemented (``accounts``, ``ledger``, ``outbox``). One
+implementation (``kinema.store.sql.SqlStore``, checked against this protocol by mypy) runs on
+SQLite and PostgreSQL; the contract tests in ``tests/store`` run against both. Every method is
+one transaction: it either happens whole or not at all. Times are Unix seconds from the
+database clock.
 """
 
 from __future__ import annotations
@@ -179,11 +181,22 @@ class TaskStore(Protocol):
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def create_task(self, new: NewTask) -> tuple[Task, bool]:
+    def create_task(
+        self,
+        new: NewTask,
+        max_queued: int | None = None,
+        max_running: int | None = None,
+        refuse_at_running_limit: bool = False,
+    ) -> tuple[Task, bool]:
         """Insert a queued task; returns (task, created).
 
-        With an idempotency key already used by this account, returns the existing task and
-        False instead of inserting: a repeated submit never makes a second task.
+        With an idempotency key this account used in the last 24 h, returns that task and False
+        instead of inserting: a repeated submit never makes a second task. In the same
+        transaction, with the account row locked: refuses a task past the account's queued
+        limit (its own ``max_queued``, else ``max_queued``; QuotaExceeded), past its running
+        limit when ``refuse_at_running_limit`` (RateLimited), or past its balance
+        (InsufficientBalance); holds the task's price in the ledger; writes the ``queued``
+        callback.
         """
         ...
 
@@ -213,14 +226,30 @@ class TaskStore(Protocol):
         """Delete a *terminal* task's record; returns it (for its files) or None."""
         ...
 
+    def request_cancel(self, task_id: str, account_id: str) -> Task | None:
+        """Cancel a queued task at once, or flag a running one for its worker to stop.
+
+        Returns the task as it now is, or None if unknown (or another account's).
+        """
+        ...
+
     # -- the queue ---------------------------------------------------------------------------
 
-    def claim(self, owner: str, lease_seconds: float, models: Sequence[str] = ()) -> Claim | None:
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        models: Sequence[str] = (),
+        max_running: int | None = None,
+    ) -> Claim | None:
         """Lease the next runnable queued task to ``owner``: status → running, attempts + 1.
 
-        Highest priority first, then oldest. Safe against concurrent claimers: a task is never
-        leased to two workers at once (``BEGIN IMMEDIATE`` on SQLite, ``SKIP LOCKED`` on
-        PostgreSQL). ``models`` restricts the claim to those model ids when given.
+        Highest priority first; among equal priorities the account claimed from longest ago,
+        then its oldest task. Tasks in backoff or past their expiry are skipped, and so is an
+        account already running its limit (its own ``max_running``, else ``max_running``).
+        Safe against concurrent claimers: a task is never leased to two workers at once
+        (``BEGIN IMMEDIATE`` on SQLite, ``SKIP LOCKED`` on PostgreSQL). ``models`` restricts
+        the claim to those model ids when given.
         """
         ...
 
@@ -232,12 +261,23 @@ class TaskStore(Protocol):
         """
         ...
 
+    def cancel_requested(self, claim: Claim) -> bool | None:
+        """A read between heartbeats: None if the lease is lost, else the cancel flag."""
+        ...
+
     def complete(self, claim: Claim, outputs: TaskOutputs, execution_ms: int) -> bool:
-        """running → succeeded, fenced by the lease; False (and no change) if the lease is lost."""
+        """running → succeeded, fenced by the lease; False (and no change) if the lease is lost.
+
+        Captures the task's hold; every terminal change also writes its callback.
+        """
         ...
 
     def fail(self, claim: Claim, code: str, message: str, execution_ms: int) -> bool:
-        """running → failed, fenced by the lease; False (and no change) if the lease is lost."""
+        """running → failed, fenced; releases the hold. False if the lease is lost."""
+        ...
+
+    def cancel_running(self, claim: Claim, execution_ms: int) -> bool:
+        """running → cancelled once the engine stopped, fenced; releases the hold."""
         ...
 
     def release(
@@ -246,9 +286,28 @@ class TaskStore(Protocol):
         """running → queued for another attempt after ``retry_delay`` seconds, fenced.
 
         When ``count_attempt`` and the task has used all its attempts, it becomes failed with
-        ``reason`` instead. ``count_attempt=False`` (an orderly shutdown) gives the attempt back.
-        Returns the new status, or None if the lease was lost.
+        ``reason`` instead; a task whose cancel was requested becomes cancelled.
+        ``count_attempt=False`` (an orderly shutdown) gives the attempt back. Returns the new
+        status, or None if the lease was lost.
         """
+        ...
+
+    # -- the reaper (safe to run in many processes at once) ----------------------------------
+
+    def requeue_lost_leases(self, max_backoff: float = 60.0) -> tuple[int, int]:
+        """Tasks whose lease expired, as ``release`` with backoff; returns (requeued, failed)."""
+        ...
+
+    def expire_overdue(self) -> int:
+        """queued/running → expired past ``execution_expires_after``; returns how many."""
+        ...
+
+    def outputs_past(self, lifetime_seconds: float) -> list[str]:
+        """Mark outputs finished longer ago as purged; returns the task ids (to delete files)."""
+        ...
+
+    def delete_records_past(self, lifetime_seconds: float) -> list[str]:
+        """Delete finished records (and callbacks) created longer ago; returns their ids."""
         ...
 
     # -- installation-wide values ------------------------------------------------------------

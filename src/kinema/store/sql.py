@@ -7,12 +7,13 @@ installation-wide values are here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from kinema.store.accounts import Accounts
+from kinema.store.base import TaskStore
 from kinema.store.engine import create_db_engine, db_now, read_transaction, write_transaction
 from kinema.store.migrate import upgrade
 from kinema.store.outbox import Outbox
@@ -65,3 +66,8 @@ class SqlStore(Accounts, Outbox):
                     conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).scalar_one()
                 )
             return make
+
+
+if TYPE_CHECKING:
+    # mypy checks that the implementation keeps to the documented contract.
+    _conforms: type[TaskStore] = SqlStore
