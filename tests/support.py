@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -157,33 +158,44 @@ def output_attempts(live: LiveService, task_id: str) -> list[str]:
 def serve(
     data_dir: Path, *extra: str, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, list[str]]]:
-    """Run ``kinema serve``; yields its base URL and the stdout lines read before it was ready."""
+    """Run ``kinema serve``; yields its base URL and, once it has stopped, its stdout lines.
+
+    Its output goes to a file, not a pipe: an unread pipe fills up with the access log and
+    would stall the server.
+    """
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kinema", "serve", "--port", str(port), "--data-dir",
-         str(data_dir), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "kinema serve exited early"
-            assert time.monotonic() < deadline, "kinema serve did not become ready"
-            time.sleep(0.1)
-        yield base, lines
-    finally:
-        process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=30)
-        lines.extend(out.splitlines())
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kinema", "serve", "--port", str(port), "--data-dir",
+             str(data_dir), *extra],
+            stdout=out, stderr=subprocess.DEVNULL, text=True, env=env,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(base, process)
+            yield base, lines
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            out.seek(0)
+            lines.extend(out.read().splitlines())
         assert process.returncode == 0
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Wait for ``GET /healthz`` to answer 200, failing if the server exits or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "kinema serve exited early"
+        assert time.monotonic() < deadline, "kinema serve did not become ready"
+        time.sleep(0.1)
 
 
 def kinema_keys_create(data_dir: Path) -> str:

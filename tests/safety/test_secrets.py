@@ -24,7 +24,7 @@ import pytest
 from kinema.api.app import URL_SIGNING_SECRET
 from kinema.domain.keys import new_api_key
 from kinema.store.sql import SqlStore
-from tests.support import LiveService, free_port, kinema_keys_create
+from tests.support import LiveService, free_port, kinema_keys_create, wait_until_healthy
 
 ARK = "/api/v3/contents/generations/tasks"
 LITE = "seedance-1-0-lite-t2v-250428"
@@ -70,15 +70,7 @@ def serve_logged(data_dir: Path, log: Path) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+            wait_until_healthy(base, process)
             yield base
         finally:
             process.send_signal(signal.SIGTERM)
