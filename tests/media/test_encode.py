@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,36 @@ def test_audio_is_fitted_to_the_video_length(tmp_path: Path, samples: int) -> No
     path = tmp_path / "out.mp4"
     encode_mp4(path, frames(12), width=W, height=H, fps=24, frame_count=12, audio=tone(samples))
     assert probe(path).audio_duration_seconds == pytest.approx(0.5, abs=1e-6)
+
+
+def test_audio_made_on_demand_is_made_on_the_encoder_thread(tmp_path: Path) -> None:
+    """An engine may hand over a function that makes its sound: the encoder calls it on its own
+    thread, once, and the track is the same as if the samples had been passed."""
+    made_on: list[str] = []
+
+    def make() -> np.ndarray[Any, np.dtype[np.float32]]:
+        made_on.append(threading.current_thread().name)
+        return tone(12_000)
+
+    deferred, eager = tmp_path / "deferred.mp4", tmp_path / "eager.mp4"
+    encode_mp4(deferred, frames(12), width=W, height=H, fps=24, frame_count=12, audio=make)
+    encode_mp4(eager, frames(12), width=W, height=H, fps=24, frame_count=12, audio=tone(12_000))
+    assert made_on == ["kinema-encode"]
+    assert probe(deferred).audio_duration_seconds == pytest.approx(0.5, abs=1e-6)
+    assert decoded_audio(deferred).tobytes() == decoded_audio(eager).tobytes()
+
+
+def test_audio_made_on_demand_is_still_checked(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with pytest.raises(ValueError, match="silent"):
+        encode_mp4(path, frames(12), width=W, height=H, fps=24, frame_count=12,
+                   audio=lambda: np.zeros((24_000, 2), dtype=np.float32))  # fmt: skip
+    assert leftovers(tmp_path) == []
+
+
+def decoded_audio(path: Path) -> np.ndarray[Any, Any]:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
 
 
 def test_long_clip_at_contract_size(tmp_path: Path) -> None:

@@ -72,8 +72,10 @@ class Clip:
 
     frames: Iterator[Frame]
     """Exactly ``spec.frame_count`` frames."""
-    audio: Audio | None = None
-    """Exactly ``spec.audio_samples`` samples, or None when no audio was asked for."""
+    audio: Audio | Callable[[], Audio] | None = None
+    """Exactly ``spec.audio_samples`` samples, or None when no audio was asked for. It may be
+    a function that makes them: the encoder calls it on its own thread as it starts, so the
+    sound is made while the first frames render."""
 
 
 class Engine(Protocol):

@@ -17,7 +17,7 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -52,6 +52,8 @@ _SEAM_FADE_SAMPLES = 256
 """Fade applied where audio had to be trimmed or padded, so the seam does not click."""
 _SILENCE = 1e-4
 """Peak level (-80 dBFS) at or below which audio counts as silence."""
+Planar = np.ndarray[Any, np.dtype[np.float32]]
+"""(2, samples) float32 PCM, one row per channel: what the AAC encoder takes."""
 _END = object()
 """Marks an exhausted frame iterator (a frame is never this object)."""
 
@@ -106,7 +108,7 @@ def encode_mp4(
     height: int,
     fps: int,
     frame_count: int,
-    audio: Audio | None = None,
+    audio: Audio | Callable[[], Audio] | None = None,
     preset: str = "ultrafast",
     crf: int = 23,
     threads: int = 2,
@@ -117,14 +119,24 @@ def encode_mp4(
     dtype raises ValueError (and nothing is written). ``audio`` is (samples, 2) float32 PCM at
     48 kHz; it is trimmed or zero-padded to exactly ``frame_count / fps`` seconds, since the video
     is the authority on length; silent audio is refused (ValueError), never shipped as a track.
+    ``audio`` may also be a function that makes it: the encoder thread calls it as it starts, so
+    an engine's sound is synthesised while its first frames are being rendered.
     If ``frames`` raises (e.g. RenderCancelled), the encoder stops,
     the partial file is removed and the same exception propagates.
     """
     _check_arguments(width, height, fps, frame_count, preset, crf, threads)
-    pcm = None if audio is None else _fit_audio(audio, round(frame_count * AUDIO_SAMPLE_RATE / fps))
+    samples = round(frame_count * AUDIO_SAMPLE_RATE / fps)
+    make_pcm: Callable[[], Planar] | None = None
+    if callable(audio):
+        source = audio
+        make_pcm = lambda: _fit_audio(source(), samples)  # noqa: E731
+    elif audio is not None:
+        pcm = _fit_audio(audio, samples)  # bad audio fails before anything is written
+        make_pcm = lambda: pcm  # noqa: E731
     tmp = _temporary_path(path)
     try:
-        writer = _Mp4Writer(tmp, width, height, fps, frame_count, pcm, preset, crf, threads)
+        writer = _Mp4Writer(tmp, width, height, fps, frame_count, make_pcm, samples, preset, crf,
+                            threads)  # fmt: skip
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -160,7 +172,7 @@ def _check_arguments(
         raise ValueError(f"threads must be positive, got {threads}")
 
 
-def _fit_audio(audio: Audio, samples: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+def _fit_audio(audio: Audio, samples: int) -> Planar:
     """Return planar (2, samples) float32 PCM, trimmed or padded to exactly ``samples``."""
     if not isinstance(audio, np.ndarray) or audio.dtype != np.float32:
         raise ValueError(f"audio must be a float32 array, got {_describe(audio)}")
@@ -221,7 +233,8 @@ class _Mp4Writer(threading.Thread):
         height: int,
         fps: int,
         frame_count: int,
-        pcm: np.ndarray[Any, np.dtype[np.float32]] | None,
+        make_pcm: Callable[[], Planar] | None,
+        samples: int,
         preset: str,
         crf: int,
         threads: int,
@@ -229,8 +242,10 @@ class _Mp4Writer(threading.Thread):
         super().__init__(name="kinema-encode", daemon=True)
         self._frame_count = frame_count
         self._time_base = Fraction(1, fps)
-        self._pcm = pcm
-        self._samples = 0 if pcm is None else pcm.shape[1]
+        self._make_pcm = make_pcm
+        self._pcm: Planar | None = None
+        """Planar (2, samples) PCM, made by the encoder thread as it starts."""
+        self._samples = 0 if make_pcm is None else samples
         self._audio_pos = 0
         self._queue: queue.Queue[np.ndarray[Any, Any] | _Stop] = queue.Queue(_QUEUE_DEPTH)
         self._aborted = threading.Event()
@@ -245,7 +260,7 @@ class _Mp4Writer(threading.Thread):
         )
         try:
             self._video = self._add_video(width, height, fps, preset, crf, threads)
-            self._audio = None if pcm is None else self._add_audio()
+            self._audio = None if make_pcm is None else self._add_audio()
         except BaseException:
             self._container.close()
             raise
@@ -318,6 +333,8 @@ class _Mp4Writer(threading.Thread):
 
     def run(self) -> None:
         try:
+            if self._make_pcm is not None:
+                self._pcm = self._make_pcm()
             if self._encode_all():
                 # Writes the trailer and the fast-start rewrite: a failure here (disk full)
                 # must fail the encode, not leave a broken file to be renamed into place.

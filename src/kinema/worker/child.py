@@ -39,6 +39,9 @@ def child_main(conn: Connection) -> None:
     engines = _Engines()
     screens = _Screens()
     conn.send(Ready())
+    # The embedded default's engine gets ready before the first task arrives (it waits in the
+    # pipe meanwhile): a task should not pay for loading its compiled kernels.
+    _warm_up(engines)
     while True:
         try:
             event = conn.recv()
@@ -47,6 +50,17 @@ def child_main(conn: Connection) -> None:
         if isinstance(event, Generate):
             conn.send(_generate(event, conn, engines, screens))
         # A Cancel arriving between tasks refers to one already finished: nothing to do.
+
+
+def _warm_up(engines: _Engines) -> None:
+    from kinema.engines.preview import PreviewEngine  # here: the worker itself never needs it
+
+    try:
+        engine = engines.get("preview", {})
+        if isinstance(engine, PreviewEngine):
+            engine.warm_up()
+    except Exception:  # a task will meet the problem again and fail with it
+        log.warning("warming up the preview engine failed:\n%s", traceback.format_exc())
 
 
 def _generate(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from kinema.engines.base import (
+    Audio,
     CancelCheck,
     Clip,
     Frame,
@@ -25,6 +26,17 @@ class PreviewEngine:
 
     name = "preview"
 
+    def warm_up(self) -> None:
+        """Compile the engine's kernels, or load them from numba's on-disk cache: a first render
+        in a fresh process would otherwise spend that time (seconds when nothing is cached)."""
+        # Tiny clips whose scenes take every drawing path: stamped lights and shapes, rain
+        # added, snow laid over.
+        for prompt in ("boats on a river in the rain at night", "snow falls in a forest"):
+            spec = RenderSpec(model="warm-up", prompt=prompt, width=32, height=18,
+                              frame_count=2, fps=24, seed=0)  # fmt: skip
+            for _ in self.render(spec, lambda _: None, lambda: False).frames:
+                pass
+
     def render(self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck) -> Clip:
         """Start rendering ``spec``; frames are produced lazily as the clip is read.
 
@@ -33,26 +45,32 @@ class PreviewEngine:
         """
         _check(spec)
         scene = choose_scene(spec)
-        renderer: TextToVideo | ImageToVideo
-        if spec.first_frame is not None:
-            renderer = ImageToVideo(spec, scene)
-        else:
-            renderer = TextToVideo(spec, scene)
+
+        def make_renderer() -> TextToVideo | ImageToVideo:
+            if spec.first_frame is not None:
+                return ImageToVideo(spec, scene)
+            return TextToVideo(spec, scene)
+
+        def make_audio() -> Audio:
+            return synthesize_ambience(scene, spec.audio_samples)
+
         watermark = Watermark(spec.width, spec.height) if spec.watermark else None
-        audio = synthesize_ambience(scene, spec.audio_samples) if spec.generate_audio else None
+        # Both are made when first asked for, not here: the encoder makes the sound on its own
+        # thread while this one paints the scene (the renderer's set-up) and the first frames.
         return Clip(
-            frames=_frames(renderer, spec.frame_count, watermark, progress, cancelled),
-            audio=audio,
+            frames=_frames(make_renderer, spec.frame_count, watermark, progress, cancelled),
+            audio=make_audio if spec.generate_audio else None,
         )
 
 
 def _frames(
-    renderer: TextToVideo | ImageToVideo,
+    make_renderer: Callable[[], TextToVideo | ImageToVideo],
     frame_count: int,
     watermark: Watermark | None,
     progress: ProgressCallback,
     cancelled: CancelCheck,
 ) -> Iterator[Frame]:
+    renderer = make_renderer()
     for index in range(frame_count):
         if cancelled():
             raise RenderCancelled(f"cancelled at frame {index} of {frame_count}")

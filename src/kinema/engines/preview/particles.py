@@ -1,10 +1,11 @@
 """The moving elements of a scene: clouds, birds, cars, fireflies, flames, and the subjects the
 prompt names (a kite, boats, fish, balloons, a walking figure), as swarms of soft shapes.
 
-Each element is an axis-aligned Gaussian ellipse, so a whole swarm renders as one small matrix
-product per frame: (intensity × colour × row profile)ᵀ × column profile. Profiles are cut to zero
-beyond ~3.3 sigma, so pixels far from every element receive exactly nothing: with a fixed camera
-the background there stays bit-for-bit still.
+Each element is an axis-aligned Gaussian ellipse: a row profile times a column profile. Small
+elements are stamped into their own few pixels; a swarm of large ones renders as one matrix
+product per frame, (intensity × colour × row profile)ᵀ × column profile (see ``Splatter``).
+Profiles are cut to zero beyond ~3.3 sigma, so pixels far from every element receive exactly
+nothing: with a fixed camera the background there stays bit-for-bit still.
 
 Positions are pure functions of time (no state carried between frames), so any frame can be
 rendered on its own and two renders of the same request agree exactly.
@@ -12,12 +13,14 @@ rendered on its own and two renders of the same request agree exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from kinema.engines.preview import kernels
 from kinema.engines.preview.backdrop import FloatImage
 from kinema.engines.preview.scene import RGB, Scene, Setting, Subject
 
@@ -29,6 +32,12 @@ _NOTHING = np.empty((0, 0), dtype=np.float32)
 """The unused third GEMM operand (its weight is 0)."""
 _CUTOFF = 0.004
 """Profile values below this become exactly zero (about 3.3 sigma)."""
+_SOFT_REACH = math.sqrt(-2.0 * math.log(_CUTOFF))
+"""How many sigmas a soft (Gaussian) profile reaches before it is cut to zero."""
+_SOLID_REACH = (-2.0 * math.log(_CUTOFF)) ** (1 / 6)
+"""The same for a solid shape's super-Gaussian (exp(-d⁶/2))."""
+_STAMP_PIXELS = 16_384
+"""Elements whose window is at most this many pixels are stamped; larger ones use the product."""
 
 
 @dataclass(frozen=True)
@@ -265,18 +274,49 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
     return x.astype(np.float32), y.astype(np.float32), intensity.astype(np.float32)
 
 
-def splat(
-    planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
-) -> None:
-    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into (3, h, w) planes.
+class Splatter:
+    """Draws swarms into (3, h, w) float planes of one size.
 
-    Only the rectangle the elements actually reach is touched.
+    Small shapes (stars, fireflies, glints, birds, leaves) are *stamped* by a compiled kernel
+    that visits only each element's own few dozen pixels. Large soft shapes (clouds, big glows)
+    are drawn as one matrix product over the rectangle they reach (see the module's docstring),
+    which is cheaper once each element covers a large part of the frame. Both give the same
+    picture: every pixel a profile does not reach receives exactly nothing.
     """
+
+    def __init__(self, width: int, height: int) -> None:
+        self._size = (width, height)
+        # Scratch for stamping "over": all zero between draws (the kernel clears what it used).
+        self._cover = np.zeros((height, width), dtype=np.float32)
+        self._light = np.zeros((3, height, width), dtype=np.float32)
+
+    def draw(
+        self, planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
+    ) -> None:
+        """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into ``planes``."""
+        _, h, w = planes.shape
+        if (w, h) != self._size:
+            raise ValueError(f"expected (3, {self._size[1]}, {self._size[0]}) planes")
+        ry = np.maximum(p.radius * np.float32(scale), np.float32(0.35))
+        rx = np.maximum(p.radius * np.float32(p.stretch * scale), np.float32(0.35))
+        reach = _SOLID_REACH if p.solid else _SOFT_REACH
+        window = (2 * reach * float(ry.max()) + 2) * (2 * reach * float(rx.max()) + 2)
+        if window > _STAMP_PIXELS:
+            _splat_product(planes, p, sx, sy, ry, rx, level)
+            return
+        kernels.stamp(planes, self._cover, self._light, sx.astype(np.float32, copy=False),
+                      sy.astype(np.float32, copy=False), rx, ry, p.colour,
+                      level.astype(np.float32, copy=False), p.additive, p.solid, reach,
+                      _CUTOFF)  # fmt: skip
+
+
+def _splat_product(
+    planes: FloatImage, p: Particles, sx: Array, sy: Array, ry: Array, rx: Array, level: Array
+) -> None:
+    """Draw large elements as one matrix product over the rectangle they reach."""
     _, h, w = planes.shape
-    ry = np.maximum(p.radius * scale, 0.35)[:, None]
-    rx = np.maximum(p.radius * p.stretch * scale, 0.35)[:, None]
-    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx, p.solid)  # (n, w)
-    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry, p.solid)  # (n, h)
+    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx[:, None], p.solid)
+    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry[:, None], p.solid)
     gy *= level[:, None]
     cols, rows = np.flatnonzero(gx.any(axis=0)), np.flatnonzero(gy.any(axis=0))
     if cols.size == 0 or rows.size == 0:

@@ -17,7 +17,7 @@ import numpy as np
 
 from kinema.engines.base import Frame, RenderSpec
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
-from kinema.engines.preview.particles import overlay_swarms, place, spawn, splat, swarms_for
+from kinema.engines.preview.particles import Splatter, overlay_swarms, place, spawn, swarms_for
 from kinema.engines.preview.references import ReferenceCards
 from kinema.engines.preview.scene import Camera, Scene
 from kinema.engines.preview.weather import WeatherLayers
@@ -46,17 +46,12 @@ def _ease(t: float) -> float:
     return 0.5 * t + 0.5 * t * t * (3 - 2 * t)
 
 
-def _to_frame(
-    planes: FloatImage, width: int, height: int, shade: FloatImage | None = None
-) -> Frame:
-    """Quantise (3, h, w) float planes, times ``shade`` (h, w) if given, to an RGB frame
-    upscaled to the output size."""
+def _to_frame(planes: FloatImage, shade: FloatImage, width: int, height: int) -> Frame:
+    """Quantise (3, h, w) float planes, times ``shade`` (h, w), to an RGB frame upscaled to the
+    output size."""
     # One pass per plane: multiply (by 255, and the shade), round and saturate to uint8.
-    if shade is None:
-        small = cv2.merge([cv2.convertScaleAbs(plane, alpha=255.0) for plane in planes])
-    else:
-        small = cv2.merge([cv2.multiply(plane, shade, scale=255.0, dtype=cv2.CV_8U)
-                           for plane in planes])  # fmt: skip
+    small = cv2.merge([cv2.multiply(plane, shade, scale=255.0, dtype=cv2.CV_8U)
+                       for plane in planes])  # fmt: skip
     if small.shape[:2] == (height, width):
         return np.ascontiguousarray(small)
     return np.ascontiguousarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC))
@@ -80,6 +75,7 @@ class TextToVideo:
             swarms = [replace(s, count=max(1, s.count // 2)) for s in swarms]
         world, view = (world_w, world_h), (self._iw, self._ih)
         self._particles = [spawn(s, rng, world, view) for s in swarms]
+        self._splatter = Splatter(self._iw, self._ih)
         self._vignette = _vignette(self._iw, self._ih)
         self._view: FloatImage = np.empty((3, self._ih, self._iw), dtype=np.float32)
         # A locked-off camera looks at the middle of the world through a whole-pixel crop.
@@ -119,10 +115,10 @@ class TextToVideo:
             x, y, level = place(particles, seconds)
             sx = zoom * (x - centre[0]) + self._iw / 2
             sy = zoom * (y - centre[1]) + self._ih / 2
-            splat(view, particles, sx, sy, zoom, level)
+            self._splatter.draw(view, particles, sx, sy, zoom, level)
         if self._weather.any:
             self._weather.apply(view, seconds)
-        frame = _to_frame(view, spec.width, spec.height, self._vignette)
+        frame = _to_frame(view, self._vignette, spec.width, spec.height)
         if self._cards is not None:
             scale_x, scale_y = spec.width / self._iw, spec.height / self._ih
 
@@ -165,6 +161,8 @@ class ImageToVideo:
         self._particles = [
             spawn(s, rng, (self._iw, self._ih), (self._iw, self._ih)) for s in overlay_swarms(scene)
         ]
+        self._splatter = Splatter(self._iw, self._ih)
+        self._unshaded: FloatImage = np.ones((self._ih, self._iw), dtype=np.float32)
         # Falling rain or snow over the picture; fog and lightning would wash the user's image.
         self._weather = WeatherLayers(replace(scene, lightning=()), self._iw, self._ih,
                                       spec.draft)  # fmt: skip
@@ -222,10 +220,10 @@ class ImageToVideo:
         layer: FloatImage = np.zeros((3, self._ih, self._iw), dtype=np.float32)
         for particles in self._particles:
             x, y, level = place(particles, seconds)
-            splat(layer, particles, x, y, 1.0, level * np.float32(envelope))
+            self._splatter.draw(layer, particles, x, y, 1.0, level * np.float32(envelope))
         if self._weather.falls:
             self._weather.apply(layer, seconds, envelope)
-        light = _to_frame(layer, self._spec.width, self._spec.height)
+        light = _to_frame(layer, self._unshaded, self._spec.width, self._spec.height)
         cv2.add(out, light, dst=out)
 
 

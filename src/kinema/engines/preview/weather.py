@@ -1,10 +1,10 @@
 """Weather over the picture: rain and snow falling, fog drifting, lightning flashing.
 
 Rain and snow are drawn once per render onto seamless (wrapping) sheets the size of the view,
-then slid down (and sideways with the wind) a little more each frame with one wrapped
-``warpAffine`` per layer: a few hundred falling streaks cost the same as one. Fog is a seamless
-sheet of soft noise drifting sideways. Like everything in the preview engine, each layer's state
-is a pure function of time.
+then slid down (and sideways with the wind) a little more each frame and composited in one pass
+by a compiled kernel (``kernels``): a few hundred falling streaks cost the same as one. Fog is a
+seamless sheet of soft noise drifting sideways. Like everything in the preview engine, each
+layer's state is a pure function of time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kinema.engines.preview import kernels
 from kinema.engines.preview.backdrop import FloatImage
 from kinema.engines.preview.scene import Scene, Weather
 
@@ -43,6 +44,9 @@ class WeatherLayers:
         self._over = False
         """Snow and fog cover what is behind; rain adds light."""
         self._fog: Plane | None = None
+        """(1, h, w) coverage of the mist, seamless sideways."""
+        self._sheets: Plane = np.zeros((0, height, width), dtype=np.float32)
+        """The rain or snow layers' sheets, stacked for the compositing kernels."""
         self._fog_speed = 0.0
         self._lightning = scene.lightning
         rng = scene.rng("weather")
@@ -57,14 +61,16 @@ class WeatherLayers:
                 v = speed * height
                 self._layers.append(_Layer(np.tile(sheet, (2, 2)), (wind * v, v), 0.0))
             self._colour[:] = (0.78, 0.82, 0.9)
+            self._sheets = np.stack([layer.sheet for layer in self._layers])
         elif weather is Weather.SNOW:
             for count, radius, level, speed in ((220, 0.003, 0.55, 0.05), (70, 0.006, 0.9, 0.1)):
                 sheet = _flakes(rng, width, height, round(count * density), radius * height, level)
                 self._layers.append(_Layer(sheet, (0.01 * height, speed * height), 0.02 * height))
             self._colour[:] = (0.96, 0.97, 1.0)
             self._over = True
+            self._sheets = np.stack([layer.sheet for layer in self._layers])
         elif weather is Weather.FOG:
-            self._fog = _fog_sheet(rng, width, height)
+            self._fog = _fog_sheet(rng, width, height)[None]
             self._fog_speed = 0.015 * width
             self._colour[:] = scene.sky[1]
 
@@ -83,28 +89,19 @@ class WeatherLayers:
         if self._layers and not self._over:
             # Rain: streaks move tens of pixels a frame, so whole-pixel steps are plenty.
             w, h = self._size
-            cover: Plane | None = None
-            for layer in self._layers:
-                vx, vy = layer.velocity
-                x, y = round(-vx * seconds) % w, round(-vy * seconds) % h
-                part = layer.sheet[y : y + h, x : x + w]
-                cover = part.copy() if cover is None else np.add(cover, part)
-            assert cover is not None
-            for channel, plane in enumerate(planes):
-                cv2.scaleAdd(cover, float(self._colour[channel] * level), plane, dst=plane)
+            xs = np.array([round(-layer.velocity[0] * seconds) % w for layer in self._layers])
+            ys = np.array([round(-layer.velocity[1] * seconds) % h for layer in self._layers])
+            kernels.add_sheets(planes, self._sheets, xs, ys, self._colour, level)
         if self._layers and self._over:
             # Snow drifts slowly: slid with sub-pixel precision, then laid over the picture.
-            snow: Plane | None = None
-            for layer in self._layers:
-                vx, vy = layer.velocity
-                dx = vx * seconds + layer.sway * math.sin(2 * math.pi * 0.25 * seconds)
-                part = _slide(layer.sheet, dx, vy * seconds)
-                snow = part if snow is None else np.add(snow, part)
-            assert snow is not None
-            _lay_over(planes, np.minimum(snow, 1.0) * np.float32(level), self._colour)
+            dx = np.array([layer.velocity[0] * seconds
+                           + layer.sway * math.sin(2 * math.pi * 0.25 * seconds)
+                           for layer in self._layers])  # fmt: skip
+            dy = np.array([layer.velocity[1] * seconds for layer in self._layers])
+            kernels.lay_over_sheets(planes, self._sheets, dx, dy, self._colour, level, 1.0)
         if self._fog is not None:
-            mist = _slide(self._fog, self._fog_speed * seconds, 0.0) * np.float32(level)
-            _lay_over(planes, mist, self._colour)
+            kernels.lay_over_sheets(planes, self._fog, np.array([self._fog_speed * seconds]),
+                                    np.zeros(1), self._colour, level, 1.0)  # fmt: skip
         flash = self.flash(seconds) * level
         if flash > 0.003:
             planes *= np.float32(1 + 0.8 * flash)
@@ -119,24 +116,6 @@ class WeatherLayers:
                 if age >= 0:
                     total += peak * math.exp(-age / 0.07)
         return min(total, 1.0)
-
-
-def _lay_over(planes: FloatImage, cover: Plane, colour: Plane) -> None:
-    """planes = planes × (1 - cover) + colour × cover, in place."""
-    keep = np.float32(1.0) - cover
-    for channel, plane in enumerate(planes):
-        cv2.multiply(plane, keep, dst=plane)
-        cv2.scaleAdd(cover, float(colour[channel]), plane, dst=plane)
-
-
-def _slide(sheet: Plane, dx: float, dy: float) -> Plane:
-    """``sheet`` moved by (dx, dy) pixels, wrapping around its edges."""
-    h, w = sheet.shape
-    matrix = np.array([[1.0, 0.0, dx % w], [0.0, 1.0, dy % h]], dtype=np.float64)
-    moved = cv2.warpAffine(
-        sheet, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP
-    )
-    return np.asarray(moved, dtype=np.float32)
 
 
 def _streaks(
