@@ -194,3 +194,14 @@ def lay_over_sheets(
             keep = np.float32(1.0) - amount
             for ch in range(3):
                 planes[ch, r, c] = planes[ch, r, c] * keep + colour[ch] * amount
+
+
+@_compiled
+def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: Any) -> None:
+    """canvas[y0 + i, x0 + j, :] += rows[i] × columns[j] × colour: a separable light (a glow)
+    added to an (h, w, 3) canvas in one pass, without the (h, w, 3) product numpy would make."""
+    for i in range(rows.shape[0]):
+        for j in range(columns.shape[0]):
+            weight = rows[i] * columns[j]
+            for ch in range(3):
+                canvas[y0 + i, x0 + j, ch] += weight * colour[ch]
