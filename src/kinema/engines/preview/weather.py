@@ -126,12 +126,16 @@ def _streaks(
     xs, ys = rng.uniform(0, w, count), rng.uniform(0, h, count)
     lengths = length * rng.uniform(0.6, 1.2, count)
     levels = level * rng.uniform(0.5, 1.0, count)
-    for x, y, n, v in zip(xs, ys, lengths, levels, strict=True):
-        for ox in (-w, 0, w):
-            for oy in (-h, 0, h):
-                start = (round(x + ox), round(y + oy))
-                end = (round(x + ox + wind * n), round(y + oy + n))
-                cv2.line(sheet, start, end, float(v), 1, cv2.LINE_AA)
+    x1, y1 = xs + wind * lengths, ys + lengths
+    for ox in (-w, 0, w):
+        for oy in (-h, 0, h):
+            # Each copy only where it reaches the sheet (a streak starts inside it).
+            reaches = ((np.maximum(xs, x1) + ox >= -1) & (np.minimum(xs, x1) + ox <= w)
+                       & (y1 + oy >= -1) & (ys + oy <= h))  # fmt: skip
+            for index in np.flatnonzero(reaches):
+                start = (round(xs[index] + ox), round(ys[index] + oy))
+                end = (round(x1[index] + ox), round(y1[index] + oy))
+                cv2.line(sheet, start, end, float(levels[index]), 1, cv2.LINE_AA)
     return np.clip(sheet, 0.0, 1.0)
 
 
