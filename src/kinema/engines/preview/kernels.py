@@ -38,11 +38,17 @@ def _profile_value(offset: float, sigma: float, solid: bool, cutoff: float) -> f
 
 
 @_compiled
-def _window(centre: float, radius: float, reach: float, size: int) -> tuple[int, int]:
-    """The pixels [start, stop) within ``reach`` radii of ``centre``, clipped to [0, size)."""
-    start = max(0, math.floor(centre - reach * radius))
-    stop = min(size, math.ceil(centre + reach * radius) + 1)
-    return start, stop
+def _windows(sx: Any, sy: Any, rx: Any, ry: Any, level: Any, reach: float, h: int, w: int) -> Any:
+    """Each element's window on screen, (n, 4) rows r0, r1, c0, c1: the pixels within
+    ``reach`` radii of its centre, clipped to the screen; empty for an element with no light."""
+    windows = np.zeros((sx.shape[0], 4), dtype=np.int64)
+    for i in range(sx.shape[0]):
+        if level[i] > 0.0:
+            windows[i, 0] = max(0, math.floor(sy[i] - reach * ry[i]))
+            windows[i, 1] = min(h, math.ceil(sy[i] + reach * ry[i]) + 1)
+            windows[i, 2] = max(0, math.floor(sx[i] - reach * rx[i]))
+            windows[i, 3] = min(w, math.ceil(sx[i] + reach * rx[i]) + 1)
+    return windows
 
 
 @_compiled
@@ -70,12 +76,10 @@ def stamp(
     than depending on drawing order.
     """
     _, h, w = planes.shape
+    windows = _windows(sx, sy, rx, ry, level, reach, h, w)
     columns = np.empty(w, dtype=np.float32)
     for i in range(sx.shape[0]):
-        if level[i] <= 0.0:
-            continue
-        r0, r1 = _window(sy[i], ry[i], reach, h)
-        c0, c1 = _window(sx[i], rx[i], reach, w)
+        r0, r1, c0, c1 = windows[i]
         for c in range(c0, c1):
             columns[c] = _profile_value(c - sx[i], rx[i], solid, cutoff)
         for r in range(r0, r1):
@@ -90,7 +94,7 @@ def stamp(
                 for c in range(c0, c1):
                     cover[r, c] += weight * columns[c]
     if not additive:
-        _lay_over_stamps(planes, cover, light, sx, sy, rx, ry, level, reach)
+        _lay_over_stamps(planes, cover, light, windows)
 
 
 @_compiled
@@ -104,18 +108,11 @@ def _add_row(planes: Any, r: int, c0: int, c1: int, columns: Any, colour: Any, r
 
 
 @_compiled
-def _lay_over_stamps(
-    planes: Any, cover: Any, light: Any, sx: Any, sy: Any, rx: Any, ry: Any, level: Any,
-    reach: float,
-) -> None:  # fmt: skip
-    """Composite the summed coverage and light over ``planes``, clearing the scratch as it goes
-    (so a pixel two windows share is composited once)."""
-    _, h, w = planes.shape
-    for i in range(sx.shape[0]):
-        if level[i] <= 0.0:
-            continue
-        r0, r1 = _window(sy[i], ry[i], reach, h)
-        c0, c1 = _window(sx[i], rx[i], reach, w)
+def _lay_over_stamps(planes: Any, cover: Any, light: Any, windows: Any) -> None:
+    """Composite the summed coverage and light over ``planes`` within the elements' windows,
+    clearing the scratch as it goes (so a pixel two windows share is composited once)."""
+    for i in range(windows.shape[0]):
+        r0, r1, c0, c1 = windows[i]
         for r in range(r0, r1):
             for c in range(c0, c1):
                 total = cover[r, c]
