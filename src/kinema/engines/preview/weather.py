@@ -25,9 +25,8 @@ Plane = np.ndarray[Any, np.dtype[np.float32]]
 
 @dataclass(frozen=True)
 class _Layer:
-    sheet: Plane
-    """(h, w) coverage in [0, 1], seamless in both directions; for fast layers (rain) tiled
-    2 × 2, so a whole-pixel slide is a slice of it."""
+    """How one falling layer moves; its sheet is the same index of ``WeatherLayers._sheets``."""
+
     velocity: tuple[float, float]
     """Pixels per second (x right, y down)."""
     sway: float
@@ -46,7 +45,9 @@ class WeatherLayers:
         self._fog: Plane | None = None
         """(1, h, w) coverage of the mist, seamless sideways."""
         self._sheets: Plane = np.zeros((0, height, width), dtype=np.float32)
-        """The rain or snow layers' sheets, stacked for the compositing kernels."""
+        """One sheet per layer, stacked for the compositing kernels: (h, w) coverage in [0, 1],
+        seamless in both directions; for rain tiled 2 × 2, so a whole-pixel slide is a
+        window of it."""
         self._fog_speed = 0.0
         self._lightning = scene.lightning
         rng = scene.rng("weather")
@@ -55,20 +56,24 @@ class WeatherLayers:
         if weather in (Weather.RAIN, Weather.STORM):
             heavy = 1.5 if weather is Weather.STORM else 1.0
             wind = float(rng.uniform(-0.25, 0.25)) * heavy
+            sheets = []
             for count, length, level, speed in ((160, 0.035, 0.10, 1.1), (60, 0.08, 0.16, 1.9)):
                 sheet = _streaks(rng, width, height, round(count * density * heavy),
                                  length * height, level, wind)  # fmt: skip
+                sheets.append(np.tile(sheet, (2, 2)))
                 v = speed * height
-                self._layers.append(_Layer(np.tile(sheet, (2, 2)), (wind * v, v), 0.0))
+                self._layers.append(_Layer((wind * v, v), 0.0))
             self._colour[:] = (0.78, 0.82, 0.9)
-            self._sheets = np.stack([layer.sheet for layer in self._layers])
+            self._sheets = np.stack(sheets)
         elif weather is Weather.SNOW:
+            sheets = []
             for count, radius, level, speed in ((220, 0.003, 0.55, 0.05), (70, 0.006, 0.9, 0.1)):
-                sheet = _flakes(rng, width, height, round(count * density), radius * height, level)
-                self._layers.append(_Layer(sheet, (0.01 * height, speed * height), 0.02 * height))
+                sheets.append(_flakes(rng, width, height, round(count * density),
+                                      radius * height, level))  # fmt: skip
+                self._layers.append(_Layer((0.01 * height, speed * height), 0.02 * height))
             self._colour[:] = (0.96, 0.97, 1.0)
             self._over = True
-            self._sheets = np.stack([layer.sheet for layer in self._layers])
+            self._sheets = np.stack(sheets)
         elif weather is Weather.FOG:
             self._fog = _fog_sheet(rng, width, height)[None]
             self._fog_speed = 0.015 * width
