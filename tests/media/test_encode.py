@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 import pytest
 
-from kinema.engines.base import AUDIO_SAMPLE_RATE, Frame, RenderCancelled
+from kinema.engines.base import AUDIO_SAMPLE_RATE, Frame, I420Frame, RenderCancelled
 from kinema.media.encode import check_codecs, encode_mp4, write_png
 from kinema.media.image import decode_image
 from kinema.media.probe import probe
@@ -110,6 +111,49 @@ def test_result_carries_the_last_frame(tmp_path: Path) -> None:
     assert np.array_equal(result.last_frame, originals[-1])
 
 
+def test_i420_frames_go_to_the_encoder_as_they_are(tmp_path: Path) -> None:
+    """An engine may hand over I420 (the encoder's own format): same video as its RGB, and the
+    last frame comes back as RGB."""
+    originals = list(frames(6))
+    planes = [I420Frame(cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420)) for f in originals]
+    rgb_path, i420_path = tmp_path / "rgb.mp4", tmp_path / "i420.mp4"
+    encode_mp4(rgb_path, iter(originals), width=W, height=H, fps=24, frame_count=6)
+    mixed = [planes[0], originals[1], *planes[2:]]  # the two kinds may even be mixed
+    result = encode_mp4(i420_path, iter(mixed), width=W, height=H, fps=24, frame_count=6)
+    with av.open(str(rgb_path)) as a, av.open(str(i420_path)) as b:
+        for x, y in zip(a.decode(video=0), b.decode(video=0), strict=True):
+            assert np.array_equal(x.to_ndarray(), y.to_ndarray())
+    assert result.last_frame.shape == (H, W, 3)
+    assert np.abs(result.last_frame.astype(int) - originals[-1]).mean() < 2.0
+
+
+def test_i420_frame_of_the_wrong_size_is_refused(tmp_path: Path) -> None:
+    small = I420Frame(np.zeros((H // 2 * 3 // 2, W // 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match="I420 frame of 160x96"):
+        encode_mp4(tmp_path / "out.mp4", iter([small]), width=W, height=H, fps=24, frame_count=1)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [np.zeros((10, 8), dtype=np.uint8), np.zeros((9, 7), dtype=np.uint8),
+     np.zeros((9, 8), dtype=np.float32), np.zeros((9, 8, 1), dtype=np.uint8)],
+)  # fmt: skip
+def test_i420_frames_must_hold_whole_planes(data: np.ndarray[Any, Any]) -> None:
+    with pytest.raises(ValueError, match="I420"):
+        I420Frame(data)
+
+
+def test_i420_planes_are_views_of_the_frame() -> None:
+    rgb = next(frames(1))
+    frame = I420Frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+    luma, blue, red = frame.planes()
+    assert luma.shape == (H, W) and blue.shape == red.shape == (H // 2, W // 2)
+    luma[:] = 16
+    blue[:] = red[:] = 128
+    assert (frame.to_rgb() == 0).all()  # limited-range black
+
+
 def test_silent_video_has_no_audio_track(tmp_path: Path) -> None:
     path = tmp_path / "out.mp4"
     encode_mp4(path, frames(3), width=W, height=H, fps=24, frame_count=3)
@@ -132,7 +176,7 @@ def test_audio_is_fitted_to_the_video_length(tmp_path: Path, samples: int) -> No
     assert probe(path).audio_duration_seconds == pytest.approx(0.5, abs=1e-6)
 
 
-def test_audio_made_on_demand_is_made_on_the_encoder_thread(tmp_path: Path) -> None:
+def test_audio_made_on_demand_is_made_on_the_encoders_audio_thread(tmp_path: Path) -> None:
     """An engine may hand over a function that makes its sound: the encoder calls it on its own
     thread, once, and the track is the same as if the samples had been passed."""
     made_on: list[str] = []
@@ -144,7 +188,7 @@ def test_audio_made_on_demand_is_made_on_the_encoder_thread(tmp_path: Path) -> N
     deferred, eager = tmp_path / "deferred.mp4", tmp_path / "eager.mp4"
     encode_mp4(deferred, frames(12), width=W, height=H, fps=24, frame_count=12, audio=make)
     encode_mp4(eager, frames(12), width=W, height=H, fps=24, frame_count=12, audio=tone(12_000))
-    assert made_on == ["kinema-encode"]
+    assert made_on == ["kinema-encode-audio"]
     assert probe(deferred).audio_duration_seconds == pytest.approx(0.5, abs=1e-6)
     assert decoded_audio(deferred).tobytes() == decoded_audio(eager).tobytes()
 

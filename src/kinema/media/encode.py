@@ -28,7 +28,7 @@ import av.video.reformatter as avr
 import cv2
 import numpy as np
 
-from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio, Frame
+from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio, Frame, I420Frame, OutputFrame
 from kinema.media.image import encode_png
 
 X264_PRESETS = (
@@ -102,7 +102,7 @@ def write_png(path: Path, frame: Frame) -> None:
 
 def encode_mp4(
     path: Path,
-    frames: Iterable[Frame],
+    frames: Iterable[OutputFrame],
     *,
     width: int,
     height: int,
@@ -113,14 +113,15 @@ def encode_mp4(
     crf: int = 23,
     threads: int = 2,
 ) -> EncodeResult:
-    """Encode exactly ``frame_count`` RGB frames (and optional audio) into an MP4 at ``path``.
+    """Encode exactly ``frame_count`` frames (and optional audio) into an MP4 at ``path``.
 
-    ``frames`` must yield uint8 arrays of shape (height, width, 3); the wrong count, shape or
-    dtype raises ValueError (and nothing is written). ``audio`` is (samples, 2) float32 PCM at
+    ``frames`` must yield RGB uint8 arrays of shape (height, width, 3), or ``I420Frame``
+    objects of that size, which go to the encoder as they are; the wrong count, shape or dtype
+    raises ValueError (and nothing is written). ``audio`` is (samples, 2) float32 PCM at
     48 kHz; it is trimmed or zero-padded to exactly ``frame_count / fps`` seconds, since the video
     is the authority on length; silent audio is refused (ValueError), never shipped as a track.
-    ``audio`` may also be a function that makes it: the encoder thread calls it as it starts, so
-    an engine's sound is synthesised while its first frames are being rendered.
+    ``audio`` may also be a function that makes it: the encoder's audio thread calls it as it
+    starts, so an engine's sound is synthesised while its first frames are being rendered.
     If ``frames`` raises (e.g. RenderCancelled), the encoder stops,
     the partial file is removed and the same exception propagates.
     """
@@ -193,38 +194,56 @@ def _fit_audio(audio: Audio, samples: int) -> Planar:
 
 
 def _feed(
-    iterator: Iterator[Frame], writer: _Mp4Writer, width: int, height: int, frame_count: int
+    iterator: Iterator[OutputFrame], writer: _Mp4Writer, width: int, height: int, frame_count: int
 ) -> Frame:
     """Pull, check and convert every frame, handing I420 planes to the encoder thread."""
-    expected = (height, width, 3)
-    last_frame: Frame | None = None
+    last: OutputFrame | None = None
     for index in range(frame_count):
         try:
             frame = next(iterator)
         except StopIteration:
             raise ValueError(f"expected {frame_count} frames, got only {index}") from None
-        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape != expected:
-            raise ValueError(
-                f"frame {index}: expected a uint8 array of shape {expected}, got {_describe(frame)}"
-            )
-        # OpenCV's I420 conversion (BT.601, limited range: the stream is tagged to match) is
-        # several times faster than PyAV's RGB path, and it copies, so an engine may reuse its
-        # buffer once the frame has been handed over.
-        writer.put(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420))
-        if index == frame_count - 1:
-            last_frame = frame.copy()
+        writer.put(_i420(frame, index, width, height))
+        last = frame
     if next(iterator, _END) is not _END:
         raise ValueError(f"expected {frame_count} frames, got more")
-    assert last_frame is not None  # frame_count >= 1 was checked
-    return last_frame
+    assert last is not None  # frame_count >= 1 was checked
+    # The RGB original where the engine made one; an I420 frame's own RGB otherwise (the
+    # picture the video decodes to).
+    return last.to_rgb() if isinstance(last, I420Frame) else last.copy()
+
+
+def _i420(frame: OutputFrame, index: int, width: int, height: int) -> np.ndarray[Any, Any]:
+    """Frame ``index`` as the encoder's I420 planes, checked against the video's size."""
+    if isinstance(frame, I420Frame):
+        if (frame.width, frame.height) != (width, height):
+            raise ValueError(
+                f"frame {index}: expected an I420 frame of {width}x{height}, "
+                f"got {frame.width}x{frame.height}"
+            )
+        return frame.data  # handed over by the engine: no copy
+    expected = (height, width, 3)
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape != expected:
+        raise ValueError(
+            f"frame {index}: expected a uint8 array of shape {expected}, got {_describe(frame)}"
+        )
+    # OpenCV's I420 conversion (BT.601, limited range: the stream is tagged to match) is
+    # several times faster than PyAV's RGB path, and it copies, so an engine may reuse its
+    # buffer once the frame has been handed over.
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
 
 
 class _Stop:
-    """Queue sentinel: no more frames."""
+    """Queue sentinel: no more frames (or audio packets)."""
 
 
 class _Mp4Writer(threading.Thread):
-    """The encoder thread: owns the container from open to close."""
+    """The video encoder thread: owns the container from open to close.
+
+    The sound is made and AAC-encoded by a thread of its own (:class:`_SoundEncoder`), and each
+    frame is copied into an FFmpeg frame by the producer before it is queued: this thread only
+    feeds x264 and muxes, so the encoder's own pace is not held back by work that can run beside it.
+    """
 
     def __init__(
         self,
@@ -240,14 +259,8 @@ class _Mp4Writer(threading.Thread):
         threads: int,
     ) -> None:
         super().__init__(name="kinema-encode", daemon=True)
-        self._frame_count = frame_count
         self._time_base = Fraction(1, fps)
-        self._make_pcm = make_pcm
-        self._pcm: Planar | None = None
-        """Planar (2, samples) PCM, made by the encoder thread as it starts."""
-        self._samples = 0 if make_pcm is None else samples
-        self._audio_pos = 0
-        self._queue: queue.Queue[np.ndarray[Any, Any] | _Stop] = queue.Queue(_QUEUE_DEPTH)
+        self._queue: queue.Queue[Any] = queue.Queue(_QUEUE_DEPTH)
         self._aborted = threading.Event()
         self._error: BaseException | None = None
         # movie_timescale: the edit lists that trim AAC priming are written in the movie's time
@@ -260,7 +273,9 @@ class _Mp4Writer(threading.Thread):
         )
         try:
             self._video = self._add_video(width, height, fps, preset, crf, threads)
-            self._audio = None if make_pcm is None else self._add_audio()
+            self._sound = None
+            if make_pcm is not None:
+                self._sound = _SoundEncoder(self._add_audio(), make_pcm, samples, self._aborted)
         except BaseException:
             self._container.close()
             raise
@@ -294,10 +309,11 @@ class _Mp4Writer(threading.Thread):
 
     def put(self, planes: np.ndarray[Any, Any]) -> None:
         """Queue one I420 frame, waiting while the queue is full; raise if the encoder failed."""
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")  # a copy, made here
         while True:
             self._raise_if_failed()
             try:
-                self._queue.put(planes, timeout=0.05)
+                self._queue.put(frame, timeout=0.05)
                 return
             except queue.Full:
                 continue
@@ -333,8 +349,8 @@ class _Mp4Writer(threading.Thread):
 
     def run(self) -> None:
         try:
-            if self._make_pcm is not None:
-                self._pcm = self._make_pcm()
+            if self._sound is not None:
+                self._sound.start()
             if self._encode_all():
                 # Writes the trailer and the fast-start rewrite: a failure here (disk full)
                 # must fail the encode, not leave a broken file to be renamed into place.
@@ -342,6 +358,9 @@ class _Mp4Writer(threading.Thread):
         except BaseException as exc:  # handed to the producer, which re-raises it
             self._error = exc
         finally:
+            if self._sound is not None and self._sound.ident is not None:
+                self._aborted.set()  # a no-op once the sound is done; stops it after an error
+                self._sound.join()
             with contextlib.suppress(Exception):
                 self._container.close()  # after an abort or error; closing twice is harmless
 
@@ -354,39 +373,90 @@ class _Mp4Writer(threading.Thread):
                 return False
             if isinstance(item, _Stop):
                 break
-            frame = av.VideoFrame.from_ndarray(item, format="yuv420p")
-            frame.pts = index
-            frame.time_base = self._time_base
-            self._mux(self._video.encode(frame))
+            item.pts = index
+            item.time_base = self._time_base
+            self._mux(self._video.encode(item))
             index += 1
-            # Interleave audio with video as we go; writing it all at the end would leave
-            # the muxer buffering or the file badly interleaved for progressive playback.
-            self._encode_audio_until(index * self._samples // self._frame_count)
+            # Mux the sound as it comes; the muxer interleaves it with the video by time, so
+            # the file plays progressively.
+            if self._sound is not None:
+                self._mux(self._sound.ready())
         self._mux(self._video.encode(None))
-        if self._audio is not None:
-            self._encode_audio_until(self._samples, final=True)
-            self._mux(self._audio.encode(None))
+        if self._sound is not None:
+            self._mux(self._sound.rest())
         return True
-
-    def _encode_audio_until(self, target: int, *, final: bool = False) -> None:
-        if self._audio is None or self._pcm is None:
-            return
-        while self._audio_pos < target:
-            size = min(AAC_FRAME_SAMPLES, target - self._audio_pos)
-            if size < AAC_FRAME_SAMPLES and not final:
-                return  # wait for a whole AAC frame; only the very last one may be short
-            chunk = self._pcm[:, self._audio_pos : self._audio_pos + size]
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(chunk), format="fltp", layout="stereo"
-            )
-            frame.sample_rate = AUDIO_SAMPLE_RATE
-            frame.pts = self._audio_pos
-            self._mux(self._audio.encode(frame))
-            self._audio_pos += size
 
     def _mux(self, packets: Any) -> None:
         for packet in packets:
             self._container.mux(packet)
+
+
+class _SoundEncoder(threading.Thread):
+    """Makes the PCM (an engine's synthesis, when deferred) and AAC-encodes it, beside the
+    video: the packets wait in a queue for the video thread, which alone touches the muxer."""
+
+    def __init__(
+        self,
+        stream: Any,
+        make_pcm: Callable[[], Planar],
+        samples: int,
+        aborted: threading.Event,
+    ) -> None:
+        super().__init__(name="kinema-encode-audio", daemon=True)
+        self._stream = stream
+        self._make_pcm = make_pcm
+        self._samples = samples
+        self._aborted = aborted
+        self._packets: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            pcm = self._make_pcm()
+            for start in range(0, self._samples, AAC_FRAME_SAMPLES):
+                if self._aborted.is_set():
+                    return
+                chunk = pcm[:, start : start + AAC_FRAME_SAMPLES]  # only the last may be short
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk), format="fltp", layout="stereo"
+                )
+                frame.sample_rate = AUDIO_SAMPLE_RATE
+                frame.pts = start
+                self._put(self._stream.encode(frame))
+            self._put(self._stream.encode(None))
+        except BaseException as exc:  # raised on the video thread
+            self._error = exc
+        finally:
+            self._packets.put(_Stop())
+
+    def _put(self, packets: Any) -> None:
+        for packet in packets:
+            self._packets.put(packet)
+
+    def ready(self) -> list[Any]:
+        """The packets encoded so far and not yet taken; raises the sound's error, if any."""
+        packets: list[Any] = []
+        while True:
+            try:
+                packet = self._packets.get_nowait()
+            except queue.Empty:
+                return packets
+            if isinstance(packet, _Stop):
+                self._packets.put(packet)  # left for rest()
+                self._raise_if_failed()
+                return packets
+            packets.append(packet)
+
+    def rest(self) -> list[Any]:
+        """Every remaining packet, waiting for the sound to finish."""
+        self.join()
+        packets = self.ready()
+        self._raise_if_failed()
+        return packets
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def _temporary_path(path: Path) -> Path:
@@ -394,7 +464,7 @@ def _temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
 
 
-def _close(iterator: Iterator[Frame]) -> None:
+def _close(iterator: Iterator[OutputFrame]) -> None:
     """Close a generator we stopped reading, so its own cleanup runs now."""
     close = getattr(iterator, "close", None)
     if callable(close):

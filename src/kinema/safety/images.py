@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from kinema.engines.base import Frame
+from kinema.engines.base import Frame, I420Frame, OutputFrame
 
 
 @dataclass(frozen=True)
@@ -76,17 +76,18 @@ def sample_indices(frame_count: int, samples: int) -> list[int]:
 
 
 class FrameSampler:
-    """Passes frames through unchanged, keeping copies of those at the sampled indices."""
+    """Passes frames through unchanged, keeping RGB copies of those at the sampled indices."""
 
-    def __init__(self, frames: Iterator[Frame], indices: Sequence[int]) -> None:
+    def __init__(self, frames: Iterator[OutputFrame], indices: Sequence[int]) -> None:
         self._frames = frames
         self._wanted = set(indices)
         self.kept: list[tuple[int, Frame]] = []
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[OutputFrame]:
         for index, frame in enumerate(self._frames):
             if index in self._wanted:
-                self.kept.append((index, frame.copy()))
+                rgb = frame.to_rgb() if isinstance(frame, I420Frame) else frame.copy()
+                self.kept.append((index, rgb))
             yield frame
 
 
