@@ -78,3 +78,49 @@ def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets() -> None:
     kernels.add_sheets(drawn, sheets, xs, ys, colour, 0.5)
     cover = sum(s[y : y + H, x : x + W] for s, x, y in zip(sheets, xs, ys, strict=True))
     np.testing.assert_allclose(drawn, picture(2) + colour[:, None, None] * 0.5 * cover, rtol=1e-6)
+
+
+@pytest.mark.parametrize("zoom", [1.0, 1.13, 0.91])
+def test_looking_at_the_world_matches_opencvs_warp(zoom: float) -> None:
+    """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees."""
+    world = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
+    world = np.ascontiguousarray(world)
+    view_w, view_h = 120, 64
+    view = np.empty((3, view_h, view_w), dtype=np.float32)
+    cx, cy = 81.3, 44.6
+    kernels.look_at(world, view, zoom, cx, cy)
+    matrix = np.array([[zoom, 0.0, view_w / 2 - zoom * cx], [0.0, zoom, view_h / 2 - zoom * cy]])
+    for plane, seen in zip(world, view, strict=True):
+        expected = cv2.warpAffine(plane, matrix, (view_w, view_h), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        assert np.abs(seen - expected).max() < 2e-3
+
+
+def test_shading_to_yuv_matches_opencvs_i420_luma() -> None:
+    """The kernel's Y is OpenCV's RGB → I420 Y (BT.601 limited range) of the shaded picture."""
+    view = picture(4)
+    shade = np.random.default_rng(5).uniform(0.5, 1.0, (H, W)).astype(np.float32)
+    luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
+    kernels.shade_to_yuv(view, shade, luma, blue, red)
+    rgb = np.clip(view * shade * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    i420 = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+    assert np.abs(luma.astype(int) - i420[:H]).max() <= 1
+    # Chroma: OpenCV takes each 2 × 2 block's top-left pixel; so must the kernel's, there.
+    u = i420.reshape(-1)[W * H : W * H + (W // 2) * (H // 2)].reshape(H // 2, W // 2)
+    assert np.abs(blue[::2, ::2].astype(int) - u).max() <= 1
+
+
+def test_doubling_matches_opencvs_bicubic_upscale() -> None:
+    """The half-size path: chroma written as is, luma doubled exactly as cv2.resize would."""
+    view = np.ascontiguousarray(
+        cv2.GaussianBlur(picture(6).transpose(1, 2, 0), (0, 0), 0.6).transpose(2, 0, 1)
+    )
+    shade = np.ones((H, W), dtype=np.float32)
+    luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
+    kernels.shade_to_yuv(view, shade, luma, blue, red)
+    doubled = np.empty((2 * H, 2 * W), dtype=np.uint8)
+    blue2, red2 = np.empty_like(blue), np.empty_like(red)
+    kernels.shade_to_i420_doubled(view, shade, doubled.view(np.uint16), blue2, red2)
+    assert np.array_equal(blue2, blue) and np.array_equal(red2, red)
+    expected = cv2.resize(luma, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(doubled.astype(int) - expected).max() <= 1

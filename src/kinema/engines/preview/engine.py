@@ -10,7 +10,7 @@ from kinema.engines.base import (
     Audio,
     CancelCheck,
     Clip,
-    Frame,
+    OutputFrame,
     ProgressCallback,
     RenderCancelled,
     RenderSpec,
@@ -29,11 +29,14 @@ class PreviewEngine:
     def warm_up(self) -> None:
         """Compile the engine's kernels, or load them from numba's on-disk cache: a first render
         in a fresh process would otherwise spend that time (seconds when nothing is cached)."""
-        # Tiny clips whose scenes take every drawing path: stamped lights and shapes, rain
-        # added, snow laid over.
-        for prompt in ("boats on a river in the rain at night", "snow falls in a forest"):
-            spec = RenderSpec(model="warm-up", prompt=prompt, width=32, height=18,
-                              frame_count=2, fps=24, seed=0)  # fmt: skip
+        # Small clips whose scenes take every drawing path: stamped lights and shapes, rain
+        # added, snow laid over; the first is draft-sized for the half-size path of 480p.
+        for prompt, width, height, draft in (
+            ("boats on a river in the rain at night", 528, 304, True),
+            ("snow falls in a forest", 32, 18, False),
+        ):
+            spec = RenderSpec(model="warm-up", prompt=prompt, width=width, height=height,
+                              frame_count=2, fps=24, seed=0, draft=draft)  # fmt: skip
             for _ in self.render(spec, lambda _: None, lambda: False).frames:
                 pass
 
@@ -69,7 +72,7 @@ def _frames(
     watermark: Watermark | None,
     progress: ProgressCallback,
     cancelled: CancelCheck,
-) -> Iterator[Frame]:
+) -> Iterator[OutputFrame]:
     renderer = make_renderer()
     for index in range(frame_count):
         if cancelled():

@@ -25,7 +25,12 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 def _compiled(function: _Function) -> _Function:
     """``function`` compiled to machine code (typed by its first call's arguments)."""
-    return cast(_Function, numba.njit(cache=True, nogil=True)(function))
+    # fastmath lets LLVM reorder float arithmetic and assume finite values, which is what lets
+    # it vectorise these loops; the numpy error model skips the division-by-zero checks.
+    return cast(
+        _Function,
+        numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")(function),
+    )
 
 
 @_compiled
@@ -162,8 +167,9 @@ def lay_over_sheets(
     count, h, w = sheets.shape
     # A slide moves every pixel alike: the source rows and columns, and the bilinear weights,
     # are worked out once per sheet rather than once per pixel.
-    rows = np.empty((count, 2, h), dtype=np.int64)
-    columns = np.empty((count, 2, w), dtype=np.int64)
+    # Unsigned, so numba knows they are never negative (see look_at).
+    rows = np.empty((count, 2, h), dtype=np.uint32)
+    columns = np.empty((count, 2, w), dtype=np.uint32)
     weights = np.empty((count, 2), dtype=np.float32)
     for k in range(count):
         oy, ox = math.floor(-dy[k]), math.floor(-dx[k])
@@ -202,3 +208,168 @@ def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: An
             weight = rows[i] * columns[j]
             for ch in range(3):
                 canvas[y0 + i, x0 + j, ch] += weight * colour[ch]
+
+
+@_compiled
+def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
+    """Fill (3, h, w) ``view`` with the (3, H, W) ``world`` seen by a camera centred on world
+    point (cx, cy) at ``zoom`` view pixels per world pixel: bilinear, edges held past the world.
+
+    What ``cv2.warpAffine`` does for a zoom-and-shift matrix, in one pass for all three planes
+    and with exact (not 1/32-pixel) positions. A zoom and a shift move whole rows and columns
+    alike, so it works in two separable passes: each world row the view needs is resampled
+    across once, then each view row is blended from two of those.
+    """
+    _, world_h, world_w = world.shape
+    _, h, w = view.shape
+    # Unsigned indices: numba then knows they are never negative and skips the wrap-around
+    # check that otherwise keeps the gather below from being vectorised.
+    left = np.empty(w, dtype=np.uint32)
+    across = np.empty(w, dtype=np.float32)
+    for c in range(w):
+        x = cx + (c - w / 2) / zoom
+        x0 = min(max(math.floor(x), 0), world_w - 2)
+        left[c] = x0
+        across[c] = min(max(x - x0, 0.0), 1.0)
+    tops = np.empty(h, dtype=np.int64)
+    downs = np.empty(h, dtype=np.float32)
+    for r in range(h):
+        y = cy + (r - h / 2) / zoom
+        y0 = min(max(math.floor(y), 0), world_h - 2)
+        tops[r] = y0
+        downs[r] = min(max(y - y0, 0.0), 1.0)
+    first = tops[0]
+    rows = np.empty((3, tops[h - 1] + 2 - first, w), dtype=np.float32)
+    shift, t = left[0], across[0]
+    for ch in range(3):
+        for k in range(rows.shape[1]):
+            out = rows[ch, k]
+            if zoom == 1.0:  # a pure shift: a plain two-tap blend of neighbours
+                line = world[ch, first + k, shift : shift + w + 1]
+                for c in range(w):
+                    out[c] = line[c] + (line[c + 1] - line[c]) * t
+            else:
+                line = world[ch, first + k]
+                for c in range(w):
+                    a = left[c]
+                    out[c] = line[a] + (line[a + 1] - line[a]) * across[c]
+        for r in range(h):
+            upper, lower, out = (
+                rows[ch, tops[r] - first],
+                rows[ch, tops[r] - first + 1],
+                view[ch, r],
+            )
+            down = downs[r]
+            for c in range(w):
+                out[c] = upper[c] + (lower[c] - upper[c]) * down
+
+
+@_compiled
+def _yuv(red: Any, green: Any, blue: Any) -> tuple[Any, Any, Any]:
+    """BT.601 limited-range Y, Cb, Cr (unrounded) of RGB in 0..1 (``kinema.media.yuv``'s
+    matrix, written out so it compiles to plain arithmetic)."""
+    y = (np.float32(16.0) + np.float32(65.481) * red + np.float32(128.553) * green
+         + np.float32(24.966) * blue)  # fmt: skip
+    u = (np.float32(128.0) - np.float32(37.797) * red - np.float32(74.203) * green
+         + np.float32(112.0) * blue)  # fmt: skip
+    v = (np.float32(128.0) + np.float32(112.0) * red - np.float32(93.786) * green
+         - np.float32(18.214) * blue)  # fmt: skip
+    return y, u, v
+
+
+@_compiled
+def _byte(value: Any) -> Any:
+    """``value`` rounded and saturated to 0..255."""
+    return np.int32(min(np.float32(255.5), max(np.float32(0.0), value + np.float32(0.5))))
+
+
+@_compiled
+def shade_to_yuv(view: Any, shade: Any, luma: Any, blue: Any, red: Any) -> None:
+    """(3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w), to (h, w) uint8 Y, Cb and Cr
+    planes, rounded and saturated, as the encoder's I420 holds them."""
+    _, h, w = view.shape
+    for r in range(h):
+        shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
+        ys, us, vs = luma[r], blue[r], red[r]
+        for c in range(w):
+            s = shades[c]
+            y, u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
+            ys[c], us[c], vs[c] = _byte(y), _byte(u), _byte(v)
+
+
+def _cubic_weights(t: float) -> Any:
+    """The four taps of OpenCV's bicubic (a = -0.75) for a sample ``t`` past the second."""
+    a = -0.75
+    w0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
+    w1 = ((a + 2) * t - (a + 3)) * t * t + 1
+    w2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
+    return np.array([w0, w1, w2, 1 - w0 - w1 - w2], dtype=np.float32)
+
+
+# Doubling a picture puts output pixel 2k at source k - 0.25 and 2k + 1 at k + 0.25 (pixel
+# centres): the bicubic taps of the two are fixed.
+_EVEN = _cubic_weights(0.75)
+"""Taps on source pixels k-2 .. k+1 for output pixel 2k."""
+_ODD = _cubic_weights(0.25)
+"""Taps on source pixels k-1 .. k+2 for output pixel 2k + 1."""
+
+
+@_compiled
+def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red: Any) -> None:
+    """(3, h, w) RGB ``view`` in 0..1, times ``shade``, to an I420 frame twice its size: Cb
+    and Cr (h, w) straight into ``blue`` and ``red``, and Y upscaled 2× (bicubic, as
+    ``cv2.resize`` would) into the (2h, 2w) luma plane, given as ``luma_pairs``, its (2h, w)
+    uint16 view: each store writes an even and an odd pixel at once, which keeps the
+    interleaving loop vectorised.
+    """
+    _, h, w = view.shape
+    luma = np.empty((h, w), dtype=np.float32)
+    for r in range(h):
+        shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
+        ys, us, vs = luma[r], blue[r], red[r]
+        for c in range(w):
+            s = shades[c]
+            y, u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
+            ys[c], us[c], vs[c] = y, _byte(u), _byte(v)
+    row = np.empty(w, dtype=np.float32)
+    padded = np.empty(w + 4, dtype=np.float32)
+    for r in range(h):
+        above2, above, here = luma[max(r - 2, 0)], luma[max(r - 1, 0)], luma[r]
+        below, below2 = luma[min(r + 1, h - 1)], luma[min(r + 2, h - 1)]
+        for c in range(w):
+            row[c] = (
+                _EVEN[0] * above2[c]
+                + _EVEN[1] * above[c]
+                + _EVEN[2] * here[c]
+                + _EVEN[3] * below[c]
+            )
+        _double_row(row, padded, luma_pairs[2 * r])
+        for c in range(w):
+            row[c] = (
+                _ODD[0] * above[c] + _ODD[1] * here[c] + _ODD[2] * below[c] + _ODD[3] * below2[c]
+            )
+        _double_row(row, padded, luma_pairs[2 * r + 1])
+
+
+@_compiled
+def _double_row(source: Any, padded: Any, pairs: Any) -> None:
+    """One row doubled across (bicubic, edges held), rounded, as (even, odd) uint16 pairs."""
+    w = source.shape[0]
+    padded[2 : w + 2] = source
+    padded[0] = padded[1] = source[0]
+    padded[w + 2] = padded[w + 3] = source[w - 1]
+    for j in range(w):
+        even = (
+            _EVEN[0] * padded[j]
+            + _EVEN[1] * padded[j + 1]
+            + _EVEN[2] * padded[j + 2]
+            + _EVEN[3] * padded[j + 3]
+        )
+        odd = (
+            _ODD[0] * padded[j + 1]
+            + _ODD[1] * padded[j + 2]
+            + _ODD[2] * padded[j + 3]
+            + _ODD[3] * padded[j + 4]
+        )
+        # Little-endian: the low byte is the even (left) pixel.
+        pairs[j] = np.uint16(_byte(even)) | (np.uint16(_byte(odd)) << np.uint16(8))

@@ -4,7 +4,8 @@ Each reference image becomes a card (the picture centre-cropped to a tame aspect
 light border, tilted a few degrees) hung in the world at a seed-chosen spot, bobbing gently. The
 cards live in world coordinates, so the camera pans and zooms over them like over everything
 else. They are composited onto the output frame at full resolution (not through the engine's
-low internal resolution), so the user's pictures stay sharp.
+low internal resolution), so the user's pictures stay sharp: straight onto the frame's I420
+planes, luma at full resolution and chroma at half.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kinema.engines.base import Frame
+from kinema.engines.base import Frame, I420Frame
 from kinema.media.image import cover_resize
+from kinema.media.yuv import rgb_to_yuv
 
 Project = Callable[[float, float], tuple[float, float]]
 """World position (internal pixels) → output pixel."""
@@ -31,8 +33,10 @@ _MAX_ASPECT = 1.8
 
 @dataclass(frozen=True)
 class _Card:
-    picture: FloatArray
-    """(h, w, 3) float32 RGB 0..255, border included, at the largest size it is shown."""
+    luma: FloatArray
+    """(h, w) float32 limited-range Y, border included, at the largest size it is shown."""
+    chroma: FloatArray
+    """(h, w, 2) float32 Cb and Cr, at the same size."""
     alpha: FloatArray
     """(h, w) coverage with feathered edges."""
     world: tuple[float, float]
@@ -70,9 +74,11 @@ class ReferenceCards:
             v = (0.42 if rows == 1 else 0.28 + 0.38 * row) + rng.uniform(-0.04, 0.04)
             shown = height * self._scale * max_zoom
             picture, alpha = _framed(image, round(shown))
+            yuv = rgb_to_yuv(picture)
             self._cards.append(
                 _Card(
-                    picture=picture,
+                    luma=np.ascontiguousarray(yuv[:, :, 0]),
+                    chroma=np.ascontiguousarray(yuv[:, :, 1:]),
                     alpha=alpha,
                     world=(offset[0] + u * view[0], offset[1] + v * view[1]),
                     angle=float(rng.uniform(-5, 5)),
@@ -82,31 +88,56 @@ class ReferenceCards:
             )
         self._height = height
 
-    def apply(self, frame: Frame, seconds: float, project: Project, zoom: float) -> None:
+    def apply(self, frame: I420Frame, seconds: float, project: Project, zoom: float) -> None:
         """Composite every card onto ``frame`` (output pixels) in place."""
-        out_h, out_w = frame.shape[:2]
+        luma, blue, red = frame.planes()
         for card in self._cards:
             bob = 0.015 * self._view_height * math.sin(2 * math.pi * card.bob_hz * seconds
                                                        + card.phase)  # fmt: skip
             x, y = project(card.world[0], card.world[1] + bob)
-            scale = self._height * self._scale * zoom / card.picture.shape[0]
-            matrix = cv2.getRotationMatrix2D(
-                (card.picture.shape[1] / 2, card.picture.shape[0] / 2), card.angle, scale
+            card_h, card_w = card.luma.shape
+            scale = self._height * self._scale * zoom / card_h
+            # Card pixels to frame pixels: turned about its centre, scaled, centred on (x, y).
+            matrix = np.asarray(
+                cv2.getRotationMatrix2D((card_w / 2, card_h / 2), card.angle, scale),
+                dtype=np.float64,
             )
-            # Where the card's corners land decides the (clipped) box touched on the frame.
-            half = 0.5 * math.hypot(*card.picture.shape[:2]) * scale
-            x0, x1 = max(0, int(x - half)), min(out_w, math.ceil(x + half))
-            y0, y1 = max(0, int(y - half)), min(out_h, math.ceil(y + half))
-            if x0 >= x1 or y0 >= y1:
-                continue
-            matrix[0, 2] += x - card.picture.shape[1] / 2 - x0
-            matrix[1, 2] += y - card.picture.shape[0] / 2 - y0
-            size = (x1 - x0, y1 - y0)
-            picture = cv2.warpAffine(card.picture, matrix, size, flags=cv2.INTER_LINEAR)
-            alpha = cv2.warpAffine(card.alpha, matrix, size, flags=cv2.INTER_LINEAR)[:, :, None]
-            roi = frame[y0:y1, x0:x1]
-            blended = roi.astype(np.float32) * (1.0 - alpha) + picture * alpha
-            roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+            matrix[:, 2] += (x - card_w / 2, y - card_h / 2)
+            half = 0.5 * math.hypot(card_h, card_w) * scale  # reach of its corners
+            _lay_over([luma], card.luma, card.alpha, matrix, (x, y), half)
+            # A chroma sample sits amid the 2 × 2 luma pixels it stands for: c = (l - 0.5) / 2.
+            matrix /= 2
+            matrix[:, 2] -= 0.25
+            centre = ((x - 0.5) / 2, (y - 0.5) / 2)
+            _lay_over([blue, red], card.chroma, card.alpha, matrix, centre, half / 2 + 1)
+
+
+def _lay_over(
+    planes: list[np.ndarray[Any, np.dtype[np.uint8]]],
+    picture: FloatArray,
+    alpha: FloatArray,
+    matrix: np.ndarray[Any, Any],
+    centre: tuple[float, float],
+    half: float,
+) -> None:
+    """Warp ``picture`` (one channel per plane) and its ``alpha`` by ``matrix`` (picture to
+    plane pixels) and lay it over ``planes``, touching only the box within ``half`` pixels of
+    ``centre`` (clipped to the planes)."""
+    out_h, out_w = planes[0].shape
+    x0, x1 = max(0, int(centre[0] - half)), min(out_w, math.ceil(centre[0] + half))
+    y0, y1 = max(0, int(centre[1] - half)), min(out_h, math.ceil(centre[1] + half))
+    if x0 >= x1 or y0 >= y1:
+        return
+    shifted = matrix.copy()
+    shifted[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    warped = cv2.warpAffine(picture, shifted, size, flags=cv2.INTER_LINEAR)
+    cover = cv2.warpAffine(alpha, shifted, size, flags=cv2.INTER_LINEAR)
+    warped = warped.reshape(y1 - y0, x1 - x0, len(planes))
+    for index, plane in enumerate(planes):
+        roi = plane[y0:y1, x0:x1]
+        blended = roi.astype(np.float32) * (1.0 - cover) + warped[:, :, index] * cover
+        roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def _framed(image: Frame, height: int) -> tuple[FloatArray, FloatArray]:

@@ -2,20 +2,24 @@
 
 Both render frame ``index`` as a pure function of the index, at a low internal resolution
 where that is enough (soft skies, glows) and upscale with OpenCV, which keeps even 1080p far
-faster than real time on two cores. The user's own images are never resampled through that
-low resolution: image-to-video warps them at full size.
+faster than real time on two cores. Text-to-video converts to the encoder's I420 at that low
+resolution and upscales the planes (full-size luma, half-size chroma): half the pixels of an
+RGB upscale, and no full-size colour conversion. The user's own images are never resampled
+through that low resolution: image-to-video warps them at full size, in RGB.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 from typing import Any
 
 import cv2
 import numpy as np
 
-from kinema.engines.base import Frame, RenderSpec
+from kinema.engines.base import Frame, I420Frame, RenderSpec
+from kinema.engines.preview import kernels
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
 from kinema.engines.preview.particles import Splatter, overlay_swarms, place, spawn, swarms_for
 from kinema.engines.preview.references import ReferenceCards
@@ -26,24 +30,56 @@ INTERNAL_PIXELS = (110_000, 220_000)
 """Pixel budget of the internal render (the output is an upscale of it): the low end for
 480p, growing with the output up to the high end, so 1080p is not upscaled more than ~3×."""
 DRAFT_PIXELS = 40_000
+_HALF_FACTORS = (1.8, 2.2)
+"""Upscale factors close enough to 2 to render at exactly half the output size instead."""
 _WORLD_MARGIN = 1.3
 """The world is at least this much larger than the view, leaving room for the camera to travel
 (more when the camera travels further)."""
 _I2V_ZOOM_PER_SECOND = 0.015
 _I2V_MAX_ZOOM = 0.08
+Plane = np.ndarray[Any, np.dtype[np.uint8]]
 
 
 def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
-    """The internal render size for an output size: the output itself when it is small."""
+    """The internal render size for an output size: the output itself when it is small, and
+    exactly half of it when the budget is close to that (every 480p size)."""
     low, high = INTERNAL_PIXELS
     budget = DRAFT_PIXELS if draft else min(high, max(low, width * height // 10))
     factor = max(1.0, math.sqrt(width * height / budget))
+    if _HALF_FACTORS[0] <= factor <= _HALF_FACTORS[1] and width % 2 == 0 and height % 2 == 0:
+        # Half size is the I420 chroma size: colour goes straight into the frame and luma is
+        # doubled by a fixed-tap kernel (see _to_i420), the cheapest upscale there is.
+        return width // 2, height // 2
     return max(8, round(width / factor)), max(8, round(height / factor))
 
 
 def _ease(t: float) -> float:
     """Half linear, half smoothstep: starts and ends gently without stopping dead."""
     return 0.5 * t + 0.5 * t * t * (3 - 2 * t)
+
+
+def _to_i420(planes: FloatImage, shade: FloatImage, small: tuple[Plane, Plane, Plane],
+             width: int, height: int) -> I420Frame:  # fmt: skip
+    """Shade and convert (3, h, w) float RGB planes to a new I420 frame of the output size,
+    using ``small``, three (h, w) uint8 planes, as scratch."""
+    frame = I420Frame(np.empty((height * 3 // 2, width), dtype=np.uint8))
+    luma, blue, red = frame.planes()
+    if blue.shape == planes.shape[1:] and sys.byteorder == "little":
+        # Half size (see internal_size): one pass writes the chroma and doubles the luma.
+        kernels.shade_to_i420_doubled(planes, shade, luma.view(np.uint16), blue, red)
+        return frame
+    kernels.shade_to_yuv(planes, shade, *small)
+    _resize_into(small[0], luma, cv2.INTER_CUBIC)
+    _resize_into(small[1], blue, cv2.INTER_LINEAR)  # chroma is soft: linear is plenty
+    _resize_into(small[2], red, cv2.INTER_LINEAR)
+    return frame
+
+
+def _resize_into(source: Plane, target: Plane, interpolation: int) -> None:
+    if source.shape == target.shape:
+        np.copyto(target, source)
+    else:
+        cv2.resize(source, target.shape[::-1], dst=target, interpolation=interpolation)
 
 
 def _to_frame(planes: FloatImage, shade: FloatImage, width: int, height: int) -> Frame:
@@ -64,6 +100,9 @@ class TextToVideo:
         self._spec = spec
         self._camera = scene.camera
         self._iw, self._ih = internal_size(spec.width, spec.height, spec.draft)
+        # I420 needs even sizes; an odd one (no API request asks for it) is rendered one pixel
+        # larger and cropped, in RGB.
+        self._out = (spec.width + spec.width % 2, spec.height + spec.height % 2)
         margin_x, margin_y = _world_margins(self._camera)
         # Even sizes keep the resting view exactly centred on the world.
         world_w = 2 * math.ceil(self._iw * margin_x / 2)
@@ -78,6 +117,9 @@ class TextToVideo:
         self._splatter = Splatter(self._iw, self._ih)
         self._vignette = _vignette(self._iw, self._ih)
         self._view: FloatImage = np.empty((3, self._ih, self._iw), dtype=np.float32)
+        small = (self._ih, self._iw)
+        self._small = (np.empty(small, np.uint8), np.empty(small, np.uint8),
+                       np.empty(small, np.uint8))  # fmt: skip
         # A locked-off camera looks at the middle of the world through a whole-pixel crop.
         self._crop = ((world_w - self._iw) // 2, (world_h - self._ih) // 2)
         self._weather = WeatherLayers(scene, self._iw, self._ih, spec.draft)
@@ -86,10 +128,10 @@ class TextToVideo:
             max_zoom = max(self._camera.zoom)
             self._cards = ReferenceCards(spec.reference_images, scene.rng("references"),
                                          (self._iw, self._ih), (world_w, world_h),
-                                         (spec.width, spec.height), max_zoom)  # fmt: skip
+                                         self._out, max_zoom)  # fmt: skip
 
-    def frame(self, index: int) -> Frame:
-        """Render frame ``index`` (0-based)."""
+    def frame(self, index: int) -> I420Frame | Frame:
+        """Render frame ``index`` (0-based): I420, or RGB for an odd size."""
         spec = self._spec
         progress = _ease(index / max(1, spec.frame_count - 1))
         seconds = index / spec.fps
@@ -101,16 +143,7 @@ class TextToVideo:
             np.copyto(view, self._world[:, oy : oy + self._ih, ox : ox + self._iw])
         else:
             zoom, centre = self._camera_at(progress)
-            matrix = np.array(
-                [
-                    [zoom, 0.0, self._iw / 2 - zoom * centre[0]],
-                    [0.0, zoom, self._ih / 2 - zoom * centre[1]],
-                ],
-                dtype=np.float64,
-            )
-            for plane, out in zip(self._world, view, strict=True):
-                cv2.warpAffine(plane, matrix, (self._iw, self._ih), dst=out,
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+            kernels.look_at(self._world, view, zoom, *centre)
         for particles in self._particles:
             x, y, level = place(particles, seconds)
             sx = zoom * (x - centre[0]) + self._iw / 2
@@ -118,9 +151,9 @@ class TextToVideo:
             self._splatter.draw(view, particles, sx, sy, zoom, level)
         if self._weather.any:
             self._weather.apply(view, seconds)
-        frame = _to_frame(view, self._vignette, spec.width, spec.height)
+        frame = _to_i420(view, self._vignette, self._small, *self._out)
         if self._cards is not None:
-            scale_x, scale_y = spec.width / self._iw, spec.height / self._ih
+            scale_x, scale_y = self._out[0] / self._iw, self._out[1] / self._ih
 
             def project(x: float, y: float) -> tuple[float, float]:
                 """World pixels to output pixels, through this frame's camera."""
@@ -128,6 +161,8 @@ class TextToVideo:
                         (zoom * (y - centre[1]) + self._ih / 2) * scale_y)  # fmt: skip
 
             self._cards.apply(frame, seconds, project, zoom)
+        if self._out != (spec.width, spec.height):
+            return np.ascontiguousarray(frame.to_rgb()[: spec.height, : spec.width])
         return frame
 
     def _camera_at(self, progress: float) -> tuple[float, tuple[float, float]]:
