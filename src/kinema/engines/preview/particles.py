@@ -258,20 +258,11 @@ def spawn(
 
 
 def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
-    """World positions and intensities of the elements at time ``seconds``."""
-    x0, x1, y0, y1 = p.region
-    width, height = max(x1 - x0, 1e-3), max(y1 - y0, 1e-3)
-    wob = p.wobble * np.sin(2 * np.pi * p.wobble_hz * seconds + p.phase)
-    x = x0 + np.mod(p.x + p.vx * seconds + wob - x0, width)
-    y = y0 + np.mod(p.y + p.vy * seconds + 0.5 * wob - y0, height)
-    if p.solid:  # a solid thing is as opaque as it was made
-        intensity = p.alpha
-    else:
-        intensity = p.alpha * (0.65 + 0.35 * np.sin(2 * np.pi * p.twinkle_hz * seconds + p.phase))
-    if p.fade:
-        # Rising things are born at the bottom of their region and die at the top.
-        intensity = intensity * np.sin(np.pi * np.clip((y - y0) / height, 0.0, 1.0))
-    return x.astype(np.float32), y.astype(np.float32), intensity.astype(np.float32)
+    """World positions and intensities (float32) of the elements at time ``seconds``."""
+    return kernels.place(
+        p.x, p.y, p.vx, p.vy, p.phase, p.wobble, p.wobble_hz, p.twinkle_hz, p.alpha, p.region,
+        seconds, p.solid, p.fade,
+    )  # fmt: skip
 
 
 class Splatter:
