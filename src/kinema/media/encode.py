@@ -303,6 +303,9 @@ class _Mp4Writer(threading.Thread):
         stream = self._container.add_stream("aac", rate=AUDIO_SAMPLE_RATE)
         stream.layout = "stereo"
         stream.bit_rate = AUDIO_BIT_RATE
+        # FFmpeg's default AAC search ("twoloop") cost as much CPU as rendering a 480p clip;
+        # "fast" takes a third of that, and at 128 kb/s the difference is not audible.
+        stream.options = {"aac_coder": "fast"}
         return stream
 
     # -- called from the producer's thread ------------------------------------------------
