@@ -355,7 +355,8 @@ def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red
 def _double_row(source: Any, padded: Any, pairs: Any) -> None:
     """One row doubled across (bicubic, edges held), rounded, as (even, odd) uint16 pairs."""
     w = source.shape[0]
-    padded[2 : w + 2] = source
+    for j in range(w):  # a loop, not a slice assignment: that compiles seconds slower
+        padded[j + 2] = source[j]
     padded[0] = padded[1] = source[0]
     padded[w + 2] = padded[w + 3] = source[w - 1]
     for j in range(w):
