@@ -265,6 +265,42 @@ def test_render_failure_propagates_and_leaves_no_file(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
+def encoder_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("kinema-encode")]
+
+
+def test_a_failed_render_stops_the_sound_thread_too(tmp_path: Path) -> None:
+    """The sound is made and encoded on its own thread; a render that fails while it works
+    leaves no thread behind and no file."""
+    started = threading.Event()
+
+    def slow_sound() -> np.ndarray[Any, np.dtype[np.float32]]:
+        started.set()
+        return tone(48_000 * 4)
+
+    def stream() -> Iterator[Frame]:
+        yield from frames(3)
+        assert started.wait(5)
+        raise RenderCancelled("stop")
+
+    with pytest.raises(RenderCancelled):
+        encode_mp4(tmp_path / "out.mp4", stream(), width=W, height=H, fps=24, frame_count=96,
+                   audio=slow_sound)  # fmt: skip
+    assert encoder_threads() == []
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failing_sound_fails_the_encode(tmp_path: Path) -> None:
+    def broken() -> np.ndarray[Any, np.dtype[np.float32]]:
+        raise RuntimeError("the synthesiser broke")
+
+    with pytest.raises(RuntimeError, match="synthesiser broke"):
+        encode_mp4(tmp_path / "out.mp4", frames(48), width=W, height=H, fps=24, frame_count=48,
+                   audio=broken)  # fmt: skip
+    assert encoder_threads() == []
+    assert leftovers(tmp_path) == []
+
+
 def test_a_failed_encode_keeps_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "out.mp4"
     path.write_bytes(b"previous")
