@@ -68,11 +68,13 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     assert np.abs(drawn - expected).mean() < 2e-3
 
 
-def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets() -> None:
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets(count: int) -> None:
+    """Rain has two layers (a fused path); any other number takes the general one."""
     rng = np.random.default_rng(4)
     sheets = np.stack([np.tile(rng.uniform(0, 1, (H, W)).astype(np.float32), (2, 2))
-                       for _ in range(2)])  # fmt: skip
-    xs, ys = np.array([5, W - 1]), np.array([H - 3, 0])
+                       for _ in range(count)])  # fmt: skip
+    xs, ys = np.array([5, W - 1, 17])[:count], np.array([H - 3, 0, 40])[:count]
     colour = np.array([0.5, 0.25, 1.0], dtype=np.float32)
     drawn = picture(2)
     kernels.add_sheets(drawn, sheets, xs, ys, colour, 0.5)
@@ -80,14 +82,15 @@ def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets() -> None:
     np.testing.assert_allclose(drawn, picture(2) + colour[:, None, None] * 0.5 * cover, rtol=1e-6)
 
 
-@pytest.mark.parametrize("zoom", [1.0, 1.13, 0.91])
-def test_looking_at_the_world_matches_opencvs_warp(zoom: float) -> None:
-    """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees."""
+@pytest.mark.parametrize(("zoom", "cx"), [(1.0, 81.3), (1.13, 81.3), (0.91, 81.3), (1.0, 30.6)])
+def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float) -> None:
+    """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees,
+    also where the view runs past the world's edge (held there)."""
     world = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
     world = np.ascontiguousarray(world)
     view_w, view_h = 120, 64
     view = np.empty((3, view_h, view_w), dtype=np.float32)
-    cx, cy = 81.3, 44.6
+    cy = 44.6
     kernels.look_at(world, view, zoom, cx, cy)
     matrix = np.array([[zoom, 0.0, view_w / 2 - zoom * cx], [0.0, zoom, view_h / 2 - zoom * cy]])
     for plane, seen in zip(world, view, strict=True):

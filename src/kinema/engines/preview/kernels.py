@@ -139,21 +139,31 @@ def add_sheets(planes: Any, sheets: Any, xs: Any, ys: Any, colour: Any, level: f
     plain window of it (rain: streaks move tens of pixels a frame, whole pixels are plenty).
     """
     _, h, w = planes.shape
+    count = sheets.shape[0]
     row = np.empty(w, dtype=np.float32)
-    weights = np.empty(3, dtype=np.float32)
-    for ch in range(3):
-        weights[ch] = colour[ch] * level
+    w0, w1, w2 = (np.float32(colour[0] * level), np.float32(colour[1] * level),
+                  np.float32(colour[2] * level))  # fmt: skip
     for r in range(h):
-        row[:] = 0.0
-        for k in range(sheets.shape[0]):
+        red, green, blue = planes[0, r], planes[1, r], planes[2, r]
+        first = sheets[0, ys[0] + r, xs[0] : xs[0] + w]
+        if count == 2:  # rain's two layers: summed and added in one pass
+            second = sheets[1, ys[1] + r, xs[1] : xs[1] + w]
+            for c in range(w):
+                total = first[c] + second[c]
+                red[c] += w0 * total
+                green[c] += w1 * total
+                blue[c] += w2 * total
+            continue
+        for c in range(w):
+            row[c] = first[c]
+        for k in range(1, count):
             source = sheets[k, ys[k] + r, xs[k] : xs[k] + w]
             for c in range(w):
                 row[c] += source[c]
-        for ch in range(3):
-            target = planes[ch, r]
-            weight = weights[ch]
-            for c in range(w):
-                target[c] += weight * row[c]
+        for c in range(w):
+            red[c] += w0 * row[c]
+            green[c] += w1 * row[c]
+            blue[c] += w2 * row[c]
 
 
 @_compiled
@@ -181,22 +191,28 @@ def lay_over_sheets(
             columns[k, 0, c] = (c + ox) % w
             columns[k, 1, c] = (c + ox + 1) % w
     cover = np.empty(w, dtype=np.float32)
+    one, most, scale = np.float32(1.0), np.float32(limit), np.float32(level)
     for r in range(h):
         cover[:] = 0.0
         for k in range(count):
+            # float32 throughout: a float64 weight would turn the whole loop to float64.
             ty, tx = weights[k, 0], weights[k, 1]
+            w00, w01 = (one - tx) * (one - ty), tx * (one - ty)
+            w10, w11 = (one - tx) * ty, tx * ty
             top, bottom = sheets[k, rows[k, 0, r]], sheets[k, rows[k, 1, r]]
+            lefts, rights = columns[k, 0], columns[k, 1]
             for c in range(w):
-                left, right = columns[k, 0, c], columns[k, 1, c]
-                cover[c] += ((top[left] * (1 - tx) + top[right] * tx) * (1 - ty)
-                             + (bottom[left] * (1 - tx) + bottom[right] * tx) * ty)  # fmt: skip
+                left, right = lefts[c], rights[c]
+                cover[c] += (
+                    w00 * top[left] + w01 * top[right] + w10 * bottom[left] + w11 * bottom[right]
+                )
+        red, green, blue = planes[0, r], planes[1, r], planes[2, r]
         for c in range(w):
-            amount = np.float32(min(cover[c], limit) * level)
-            if amount <= 0.0:
-                continue
-            keep = np.float32(1.0) - amount
-            for ch in range(3):
-                planes[ch, r, c] = planes[ch, r, c] * keep + colour[ch] * amount
+            amount = min(cover[c], most) * scale
+            keep = one - amount
+            red[c] = red[c] * keep + colour[0] * amount
+            green[c] = green[c] * keep + colour[1] * amount
+            blue[c] = blue[c] * keep + colour[2] * amount
 
 
 @_compiled
@@ -218,7 +234,8 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     What ``cv2.warpAffine`` does for a zoom-and-shift matrix, in one pass for all three planes
     and with exact (not 1/32-pixel) positions. A zoom and a shift move whole rows and columns
     alike, so it works in two separable passes: each world row the view needs is resampled
-    across once, then each view row is blended from two of those.
+    across once, then each view row is blended from two of those (a pure shift, the common
+    pan, needs only the one pass).
     """
     _, world_h, world_w = world.shape
     _, h, w = view.shape
@@ -238,28 +255,34 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
         y0 = min(max(math.floor(y), 0), world_h - 2)
         tops[r] = y0
         downs[r] = min(max(y - y0, 0.0), 1.0)
+    if zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]:
+        # A pure shift inside the world: every view pixel blends its four neighbours with the
+        # same weights, in one pass.
+        shift, t = left[0], across[0]
+        for ch in range(3):
+            for r in range(h):
+                down = downs[r]
+                upper = world[ch, tops[r], shift : shift + w + 1]
+                lower = world[ch, tops[r] + 1, shift : shift + w + 1]
+                out = view[ch, r]
+                # float32 weights: float64 ones would turn the whole loop to float64.
+                a, b = np.float32((1 - t) * (1 - down)), np.float32(t * (1 - down))
+                c_, d = np.float32((1 - t) * down), np.float32(t * down)
+                for c in range(w):
+                    out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
+        return
     first = tops[0]
     rows = np.empty((3, tops[h - 1] + 2 - first, w), dtype=np.float32)
-    shift, t = left[0], across[0]
     for ch in range(3):
         for k in range(rows.shape[1]):
             out = rows[ch, k]
-            if zoom == 1.0:  # a pure shift: a plain two-tap blend of neighbours
-                line = world[ch, first + k, shift : shift + w + 1]
-                for c in range(w):
-                    out[c] = line[c] + (line[c + 1] - line[c]) * t
-            else:
-                line = world[ch, first + k]
-                for c in range(w):
-                    a = left[c]
-                    out[c] = line[a] + (line[a + 1] - line[a]) * across[c]
+            line = world[ch, first + k]
+            for c in range(w):
+                a = left[c]
+                out[c] = line[a] + (line[a + 1] - line[a]) * across[c]
         for r in range(h):
-            upper, lower, out = (
-                rows[ch, tops[r] - first],
-                rows[ch, tops[r] - first + 1],
-                view[ch, r],
-            )
-            down = downs[r]
+            upper, lower = rows[ch, tops[r] - first], rows[ch, tops[r] - first + 1]
+            out, down = view[ch, r], downs[r]
             for c in range(w):
                 out[c] = upper[c] + (lower[c] - upper[c]) * down
 
