@@ -30,6 +30,7 @@ from kinema.engines.base import (
     RenderSpec,
 )
 from kinema.engines.preview import PreviewEngine
+from kinema.engines.preview.audio import _fast_length, synthesize_ambience
 from kinema.engines.preview.scene import Setting, Subject, TimeOfDay, Weather, choose_scene
 from kinema.engines.preview.watermark import Watermark
 from kinema.media.encode import encode_mp4
@@ -217,6 +218,29 @@ def test_audio_is_exact_in_length_audible_and_safe_in_level() -> None:
     assert np.abs(audio).max() <= 0.9
     assert float(np.sqrt(np.mean(audio**2))) > 0.05
     assert start(SPEC).audio is None
+
+
+@pytest.mark.parametrize("samples", [1, 3, 5, 45, 50_625, 98_001])
+def test_sound_of_any_length_even_odd_ones(samples: int) -> None:
+    """Odd lengths (other frame rates) too: the noise's FFT length is always even, or its
+    spectrum would make a sample too few (50,625 = 3⁴·5⁴ was such a length, as a thunder roll
+    could be)."""
+    scene = choose_scene(replace(SPEC, prompt="a thunderstorm over the sea"))
+    audio = synthesize_ambience(scene, samples)
+    assert audio.shape == (samples, 2) and np.isfinite(audio).all()
+    for n in range(1, 2_000):
+        length = _fast_length(n)
+        assert length >= n and length % 2 == 0
+        assert _largest_prime_factor(length) <= 5
+
+
+def _largest_prime_factor(n: int) -> int:
+    factor, largest = 2, 1
+    while n > 1:
+        while n % factor == 0:
+            n, largest = n // factor, factor
+        factor += 1
+    return largest
 
 
 def test_audio_follows_the_prompt() -> None:

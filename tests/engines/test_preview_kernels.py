@@ -127,3 +127,12 @@ def test_doubling_matches_opencvs_bicubic_upscale() -> None:
     assert np.array_equal(blue2, blue) and np.array_equal(red2, red)
     expected = cv2.resize(luma, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC)
     assert np.abs(doubled.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize(("step", "start"), [(19_685_266, 12_345), (2**32 - 1, 2**31), (1, 0)])
+def test_oscillator_angles_are_a_wrapping_32_bit_accumulator(step: int, start: int) -> None:
+    """Exact at any length: the uint32 accumulator numpy computes, turned into radians."""
+    clock = np.arange(700_000, dtype=np.uint32)
+    turns = clock * np.uint32(step) + np.uint32(start)  # wraps modulo 2**32
+    expected = turns.astype(np.float32) * np.float32(2 * np.pi / 2**32)
+    assert np.array_equal(kernels.oscillator_angles(step, start, clock.size), expected)

@@ -9,11 +9,13 @@ normalised to a fixed peak and faded in and out so the clip starts and ends with
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio
+from kinema.engines.preview import kernels
 from kinema.engines.preview.scene import Scene
 
 Samples = np.ndarray[Any, np.dtype[np.float32]]
@@ -47,9 +49,8 @@ def synthesize_ambience(scene: Scene, samples: int) -> Audio:
         mix += 0.12 * sound.chirps * _chirps(clock, rng)
     for start in sound.thunder:
         mix += _thunder(start, samples, rng)
-    fade = max(1.0, min(_FADE_SECONDS, 0.25 * samples / AUDIO_SAMPLE_RATE) * AUDIO_SAMPLE_RATE)
-    ramp = np.minimum(clock, clock[-1] - clock).astype(np.float32) / np.float32(fade)
-    mix *= np.minimum(ramp, 1.0)
+    _fade_in_and_out(mix, max(1.0, min(_FADE_SECONDS, 0.25 * samples / AUDIO_SAMPLE_RATE)
+                                   * AUDIO_SAMPLE_RATE))  # fmt: skip
     peak = float(np.abs(mix).max())
     if peak > 0:
         mix *= np.float32(PEAK / peak)
@@ -58,22 +59,39 @@ def synthesize_ambience(scene: Scene, samples: int) -> Audio:
     return np.ascontiguousarray(mix.T, dtype=np.float32)
 
 
+def _fade_in_and_out(mix: Samples, fade: float) -> None:
+    """Scale (2, n) ``mix`` by min(i, n - 1 - i) / fade, capped at 1: touching only the ends,
+    the only samples where that is below 1."""
+    samples = mix.shape[1]
+    edge = min(samples, math.ceil(fade))
+    if 2 * edge >= samples:  # a clip shorter than both fades
+        index = np.arange(samples, dtype=np.float32)
+        ramp = np.minimum(index, index[::-1]) / np.float32(fade)
+        mix *= np.minimum(ramp, np.float32(1.0))
+        return
+    head = np.minimum(np.arange(edge, dtype=np.float32) / np.float32(fade), np.float32(1.0))
+    mix[:, :edge] *= head
+    mix[:, samples - edge :] *= head[::-1]
+
+
 def _fast_length(samples: int) -> int:
-    """The smallest length of at least ``samples`` with no prime factor above 5: FFTs of such
-    lengths are fast, and the next one is never far (a power of two can be almost 2× away)."""
-    samples = max(2, samples)  # an FFT of a single sample has no spectrum to shape
-    best = 1 << (samples - 1).bit_length()
+    """The smallest even length of at least ``samples`` with no prime factor above 5: FFTs of
+    such lengths are fast, and the next one is never far (a power of two can be almost 2×
+    away). Even, because a real FFT of an odd length has no bin count of its own: the
+    spectrum's size would round it down, one sample short."""
+    half = max(1, (samples + 1) // 2)
+    best = 1 << (half - 1).bit_length()
     power5 = 1
     while power5 < best:
         power35 = power5
         while power35 < best:
             length = power35
-            while length < samples:
+            while length < half:
                 length *= 2
             best = min(best, length)
             power35 *= 3
         power5 *= 5
-    return best
+    return 2 * best
 
 
 def _white_spectrum(rng: np.random.Generator, size: int) -> Spectrum:
@@ -110,11 +128,9 @@ def _phase(freq: float, clock: np.ndarray[Any, Any], offset: float) -> Samples:
     only the final turn into radians is float32, which is what makes it cheap.
     """
     turn = 2**32
-    step = np.uint32(round(freq / AUDIO_SAMPLE_RATE * turn) % turn)
-    turns = clock * step  # wraps modulo 2**32: whole cycles fall away
-    turns += np.uint32(int(offset % 1.0 * turn) % turn)
-    angle: Samples = turns.astype(np.float32)
-    angle *= np.float32(2 * np.pi / turn)
+    step = round(freq / AUDIO_SAMPLE_RATE * turn) % turn
+    start = int(offset % 1.0 * turn) % turn
+    angle: Samples = kernels.oscillator_angles(step, start, clock.size)
     return angle
 
 
