@@ -28,6 +28,7 @@ from kinema.engines.base import (
     OutputFrame,
     RenderCancelled,
     RenderSpec,
+    rgb_copy,
 )
 from kinema.engines.preview import PreviewEngine
 from kinema.engines.preview.audio import _fast_length, synthesize_ambience
@@ -61,7 +62,7 @@ def sound(clip: Clip) -> Audio:
 
 def rgb(frame: OutputFrame) -> Frame:
     """A frame as RGB, whichever form the engine handed it in."""
-    return frame.to_rgb() if isinstance(frame, I420Frame) else frame
+    return rgb_copy(frame)
 
 
 def render(spec: RenderSpec = SPEC, **changes: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:

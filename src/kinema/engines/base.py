@@ -67,6 +67,12 @@ class I420Frame:
 OutputFrame = Frame | I420Frame
 """What an engine yields: RGB, or (cheaper to encode) I420."""
 
+
+def rgb_copy(frame: OutputFrame) -> Frame:
+    """A new RGB array of ``frame``, whichever form it came in: for a PNG, or the screen."""
+    return frame.to_rgb() if isinstance(frame, I420Frame) else frame.copy()
+
+
 Audio = npt.NDArray[np.float32]
 """PCM audio: shape (samples, 2), float32 in [-1, 1], at ``AUDIO_SAMPLE_RATE``."""
 

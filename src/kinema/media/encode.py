@@ -28,7 +28,14 @@ import av.video.reformatter as avr
 import cv2
 import numpy as np
 
-from kinema.engines.base import AUDIO_SAMPLE_RATE, Audio, Frame, I420Frame, OutputFrame
+from kinema.engines.base import (
+    AUDIO_SAMPLE_RATE,
+    Audio,
+    Frame,
+    I420Frame,
+    OutputFrame,
+    rgb_copy,
+)
 from kinema.media.image import encode_png
 
 X264_PRESETS = (
@@ -136,8 +143,7 @@ def encode_mp4(
         make_pcm = lambda: pcm  # noqa: E731
     tmp = _temporary_path(path)
     try:
-        writer = _Mp4Writer(tmp, width, height, fps, frame_count, make_pcm, samples, preset, crf,
-                            threads)  # fmt: skip
+        writer = _Mp4Writer(tmp, width, height, fps, make_pcm, samples, preset, crf, threads)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -210,7 +216,7 @@ def _feed(
     assert last is not None  # frame_count >= 1 was checked
     # The RGB original where the engine made one; an I420 frame's own RGB otherwise (the
     # picture the video decodes to).
-    return last.to_rgb() if isinstance(last, I420Frame) else last.copy()
+    return rgb_copy(last)
 
 
 def _i420(frame: OutputFrame, index: int, width: int, height: int) -> np.ndarray[Any, Any]:
@@ -251,7 +257,6 @@ class _Mp4Writer(threading.Thread):
         width: int,
         height: int,
         fps: int,
-        frame_count: int,
         make_pcm: Callable[[], Planar] | None,
         samples: int,
         preset: str,
@@ -444,8 +449,7 @@ class _SoundEncoder(threading.Thread):
                 packet = self._packets.get_nowait()
             except queue.Empty:
                 return packets
-            if isinstance(packet, _Stop):
-                self._packets.put(packet)  # left for rest()
+            if isinstance(packet, _Stop):  # the sound is done: nothing more will come
                 self._raise_if_failed()
                 return packets
             packets.append(packet)

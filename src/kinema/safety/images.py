@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from kinema.engines.base import Frame, I420Frame, OutputFrame
+from kinema.engines.base import Frame, OutputFrame, rgb_copy
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,7 @@ class FrameSampler:
     def __iter__(self) -> Iterator[OutputFrame]:
         for index, frame in enumerate(self._frames):
             if index in self._wanted:
-                rgb = frame.to_rgb() if isinstance(frame, I420Frame) else frame.copy()
-                self.kept.append((index, rgb))
+                self.kept.append((index, rgb_copy(frame)))
             yield frame
 
 

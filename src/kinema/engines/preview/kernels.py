@@ -227,6 +227,22 @@ def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: An
 
 
 @_compiled
+def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple[Any, Any]:
+    """Where each of ``count`` view pixels along one axis samples the world (``extent``
+    pixels long): the first of its two source pixels, held inside the world, and the weight
+    of the second. Unsigned, so numba knows the indices are never negative and skips the
+    wrap-around check that otherwise keeps the gathers that use them from being vectorised."""
+    first = np.empty(count, dtype=np.uint32)
+    weight = np.empty(count, dtype=np.float32)
+    for i in range(count):
+        position = centre + (i - count / 2) / zoom
+        start = min(max(math.floor(position), 0), extent - 2)
+        first[i] = start
+        weight[i] = min(max(position - start, 0.0), 1.0)
+    return first, weight
+
+
+@_compiled
 def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     """Fill (3, h, w) ``view`` with the (3, H, W) ``world`` seen by a camera centred on world
     point (cx, cy) at ``zoom`` view pixels per world pixel: bilinear, edges held past the world.
@@ -239,22 +255,8 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     """
     _, world_h, world_w = world.shape
     _, h, w = view.shape
-    # Unsigned indices: numba then knows they are never negative and skips the wrap-around
-    # check that otherwise keeps the gather below from being vectorised.
-    left = np.empty(w, dtype=np.uint32)
-    across = np.empty(w, dtype=np.float32)
-    for c in range(w):
-        x = cx + (c - w / 2) / zoom
-        x0 = min(max(math.floor(x), 0), world_w - 2)
-        left[c] = x0
-        across[c] = min(max(x - x0, 0.0), 1.0)
-    tops = np.empty(h, dtype=np.int64)
-    downs = np.empty(h, dtype=np.float32)
-    for r in range(h):
-        y = cy + (r - h / 2) / zoom
-        y0 = min(max(math.floor(y), 0), world_h - 2)
-        tops[r] = y0
-        downs[r] = min(max(y - y0, 0.0), 1.0)
+    left, across = _samples_along(cx, w, zoom, world_w)
+    tops, downs = _samples_along(cy, h, zoom, world_h)
     if zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]:
         # A pure shift inside the world: every view pixel blends its four neighbours with the
         # same weights, in one pass.

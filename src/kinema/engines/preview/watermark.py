@@ -55,9 +55,7 @@ class Watermark:
             return
         y0, x0, h, w = self._y0, self._x0, self._h, self._w
         roi = frame[y0 : y0 + h, x0 : x0 + w]
-        keep = self._keep[:h, :w, None]
-        blended = roi.astype(np.float32) * keep + self._text[:h, :w, None] * 255.0
-        roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        _blend(roi, self._keep[:h, :w, None], 0.0, 255.0 * self._text[:h, :w, None])
 
     def _apply_i420(self, frame: I420Frame) -> None:
         luma, blue, red = frame.planes()
@@ -72,7 +70,8 @@ class Watermark:
 
 
 def _blend(roi: np.ndarray[Any, Any], keep: np.ndarray[Any, Any], zero: float, add: Any) -> None:
-    """The RGB composite (roi × keep + white × text) on one limited-range YUV plane, whose
-    "nothing" is ``zero`` (black's Y, grey's Cb and Cr): zero + (roi - zero) × keep + add."""
+    """The composite of white (roi × keep + white × text) on RGB (``zero`` 0), or on one
+    limited-range YUV plane, whose "nothing" is ``zero`` (black's Y, grey's Cb and Cr):
+    zero + (roi - zero) × keep + add."""
     blended = zero + (roi.astype(np.float32) - zero) * keep + add
     roi[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
