@@ -31,7 +31,14 @@ from kinema.engines.base import (
     rgb_copy,
 )
 from kinema.engines.preview import PreviewEngine
-from kinema.engines.preview.audio import _fast_length, synthesize_ambience
+from kinema.engines.preview.audio import (
+    _NOISE_RMS,
+    _coloured,
+    _fast_length,
+    _unit,
+    _white_spectrum,
+    synthesize_ambience,
+)
 from kinema.engines.preview.scene import Setting, Subject, TimeOfDay, Weather, choose_scene
 from kinema.engines.preview.watermark import Watermark
 from kinema.media.encode import encode_mp4
@@ -233,6 +240,18 @@ def test_sound_of_any_length_even_odd_ones(samples: int) -> None:
         length = _fast_length(n)
         assert length >= n and length % 2 == 0
         assert _largest_prime_factor(length) <= 5
+
+
+@pytest.mark.parametrize(("low_pass_hz", "samples"), [(300.0, 240_000), (4000.0, 50_000)])
+def test_noise_is_scaled_to_its_level_before_it_is_made(low_pass_hz: float, samples: int) -> None:
+    """Noise levels are known from the gain alone (no pass over the samples to measure them),
+    which is what lets the bed and the rain's hiss share one inverse FFT."""
+    size = _fast_length(samples)
+    freqs = np.fft.rfftfreq(size, 1 / AUDIO_SAMPLE_RATE)
+    gain = 1 / np.sqrt(1 + (freqs / low_pass_hz) ** 4)
+    noise = _coloured(_white_spectrum(np.random.default_rng(3), size), _unit(gain), samples)
+    assert noise.shape == (2, samples)
+    assert float(np.sqrt(np.mean(noise**2))) == pytest.approx(_NOISE_RMS, rel=0.05)
 
 
 def _largest_prime_factor(n: int) -> int:

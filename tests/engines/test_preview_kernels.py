@@ -130,9 +130,16 @@ def test_doubling_matches_opencvs_bicubic_upscale() -> None:
 
 
 @pytest.mark.parametrize(("step", "start"), [(19_685_266, 12_345), (2**32 - 1, 2**31), (1, 0)])
-def test_oscillator_angles_are_a_wrapping_32_bit_accumulator(step: int, start: int) -> None:
-    """Exact at any length: the uint32 accumulator numpy computes, turned into radians."""
-    clock = np.arange(700_000, dtype=np.uint32)
-    turns = clock * np.uint32(step) + np.uint32(start)  # wraps modulo 2**32
-    expected = turns.astype(np.float32) * np.float32(2 * np.pi / 2**32)
-    assert np.array_equal(kernels.oscillator_angles(step, start, clock.size), expected)
+def test_add_wave_reads_a_wrapping_32_bit_accumulator(step: int, start: int) -> None:
+    """The wavetable oscillator against the sine of the exact phase, at any length."""
+    clock = np.arange(700_000, dtype=np.uint64)
+    turns = (clock * np.uint64(step) + np.uint64(start)) % np.uint64(2**32)
+    exact = np.sin(turns.astype(np.float64) * (2 * np.pi / 2**32))
+    sine = kernels.wavetable(np.sin)
+    out = np.full(clock.size, 0.5, dtype=np.float32)
+    kernels.add_wave(out, sine, step, start, 2.0, np.empty(0, dtype=np.float32))
+    assert np.abs(out - (0.5 + 2.0 * exact)).max() < 2e-6  # added, scaled, interpolated
+    envelope = np.linspace(0.0, 1.0, clock.size, dtype=np.float32)
+    shaped = np.zeros(clock.size, dtype=np.float32)
+    kernels.add_wave(shaped, sine, step, start, 1.0, envelope)
+    assert np.abs(shaped - envelope * exact).max() < 2e-6

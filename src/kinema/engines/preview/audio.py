@@ -2,9 +2,11 @@
 
 Wind gusts over open country, surf swells for the sea, a traffic hum for the city, crackles for
 fire, a low drone for space, room tone indoors; rain hiss and droplets, thunder rolls and night
-insects when the prompt's weather and time call for them. Synthesised whole (a 15 s
-clip is 720,000 stereo samples: tens of milliseconds of numpy, sines in float32 for speed),
-normalised to a fixed peak and faded in and out so the clip starts and ends without a click.
+insects when the prompt's weather and time call for them. Synthesised whole (a 15 s clip is
+720,000 stereo samples, a few tens of milliseconds): oscillators read wavetables through 32-bit
+phase accumulators in one compiled pass each (``kernels.add_wave``), and the noises are one
+white spectrum coloured in the frequency domain. The mix is normalised to a fixed peak and
+faded in and out so the clip starts and ends without a click.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ PEAK = 0.8
 """Peak sample level: headroom under full scale for AAC's overshoot."""
 _PAD_LEVEL = 0.5
 _FADE_SECONDS = 0.4
+_NOISE_RMS = 0.22
+"""Level of every shaped noise before it is mixed: Gaussian noise peaks near 4.5 × its RMS, so
+this is about what normalising each to a peak of 1 gave, without a pass to find the peak."""
+_EMPTY = np.empty(0, dtype=np.float32)
+"""No envelope (see kernels.add_wave)."""
+
+# One cycle of each oscillator's wave, read by the 32-bit phase accumulators of add_wave.
+_SINE = kernels.wavetable(np.sin)
+_WARM = kernels.wavetable(lambda x: np.sin(x) * (1.0 + 0.4 * np.cos(x)))
+"""The pad's tone: a fundamental plus a soft second harmonic (sin 2x = 2 sin x cos x)."""
+_BREATH = kernels.wavetable(lambda x: 0.6 + 0.4 * np.sin(x))
+_SWELL = kernels.wavetable(lambda x: 0.25 + 0.75 * (0.5 + 0.5 * np.sin(x)) ** 2)
 
 
 def synthesize_ambience(scene: Scene, samples: int) -> Audio:
@@ -33,20 +47,19 @@ def synthesize_ambience(scene: Scene, samples: int) -> Audio:
     if samples <= 0:
         return np.zeros((0, 2), dtype=np.float32)
     rng = scene.rng("audio")
-    clock = np.arange(samples, dtype=np.uint32)  # the sample index (see _phase)
     # One white noise, coloured differently for the bed (wind, surf) and for rain.
     white = _white_spectrum(rng, _fast_length(samples))
-    mix = _PAD_LEVEL * _pad(scene, clock, rng)
-    mix += scene.sound.noise_level * _noise(scene, clock, rng, white)
+    mix = _pad(scene, samples, rng)
+    mix += _noises(scene, samples, rng, white)
     sound = scene.sound
     if sound.crackle > 0:
         mix += _crackle(sound.crackle, samples, rng)
     if sound.hum_hz > 0:
-        mix += 0.35 * _hum(sound.hum_hz, clock, rng)
+        _add_hum(mix, 0.35, sound.hum_hz, rng)
     if sound.rain > 0:
-        mix += sound.rain * _rain(samples, rng, white)
+        mix += sound.rain * _droplets(samples, rng)
     if sound.chirps > 0:
-        mix += 0.12 * sound.chirps * _chirps(clock, rng)
+        _add_chirps(mix, 0.12 * sound.chirps, rng)
     for start in sound.thunder:
         mix += _thunder(start, samples, rng)
     _fade_in_and_out(mix, max(1.0, min(_FADE_SECONDS, 0.25 * samples / AUDIO_SAMPLE_RATE)
@@ -109,63 +122,83 @@ def _white_spectrum(rng: np.random.Generator, size: int) -> Spectrum:
     return spectrum
 
 
-def _shaped(spectrum: Spectrum, gain: np.ndarray[Any, Any], samples: int) -> Samples:
-    """White noise filtered by ``gain`` (one value per frequency bin), as (2, samples), its peak
-    normalised to 1."""
-    size = 2 * (spectrum.shape[1] - 1)
-    wave = np.fft.irfft(spectrum * gain.astype(np.float32), n=size, axis=-1)[:, :samples]
-    out: Samples = np.ascontiguousarray(wave, dtype=np.float32)
-    out /= max(float(np.abs(out).max()), 1e-9)
+def _unit(gain: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """``gain`` scaled so that the noise it shapes has an RMS of ``_NOISE_RMS``.
+
+    Known beforehand, rather than measured: each bin of the white spectrum holds independent
+    uniform real and imaginary parts in ±0.5 (variance 1/12 each), and a real inverse FFT of
+    size N sums bins 1 … N/2 - 1 twice over, so the noise's variance is Σ gain² / (3 N²).
+    Being linear in ``gain``, noises scaled this way can also be summed before a single FFT.
+    """
+    size = 2 * (gain.shape[0] - 1)
+    variance = float(np.sum(np.square(gain[1:-1], dtype=np.float64))) / (3.0 * size * size)
+    scale = _NOISE_RMS / max(math.sqrt(variance), 1e-12)
+    return (gain * scale).astype(np.float32)
+
+
+def _accumulator(freq: float, offset: float) -> tuple[int, int]:
+    """The step and start of a 32-bit phase accumulator for a frequency in Hz and a starting
+    point in cycles (see kernels.add_wave).
+
+    uint32 arithmetic wraps exactly when a whole cycle does, so the phase stays exact however
+    long the clip (a float32 clock would drift audibly at kHz).
+    """
+    turn = 2**32
+    return round(freq / AUDIO_SAMPLE_RATE * turn) % turn, int(offset % 1.0 * turn) % turn
+
+
+def _wave(table: Samples, freq: float, offset: float, samples: int) -> Samples:
+    """``samples`` samples of the oscillator ``table`` at ``freq`` Hz, starting ``offset``
+    cycles in."""
+    out = np.zeros(samples, dtype=np.float32)
+    kernels.add_wave(out, table, *_accumulator(freq, offset), 1.0, _EMPTY)
     return out
 
 
-def _phase(freq: float, clock: np.ndarray[Any, Any], offset: float) -> Samples:
-    """The oscillator angle in [0, 2π] at each sample index of ``clock`` (uint32), for a
-    frequency in Hz and a starting point in cycles.
-
-    A 32-bit phase accumulator: uint32 arithmetic wraps exactly when a whole cycle does, so the
-    phase stays exact however long the clip (float32 seconds would drift audibly at kHz), and
-    only the final turn into radians is float32, which is what makes it cheap.
-    """
-    turn = 2**32
-    step = round(freq / AUDIO_SAMPLE_RATE * turn) % turn
-    start = int(offset % 1.0 * turn) % turn
-    angle: Samples = kernels.oscillator_angles(step, start, clock.size)
-    return angle
-
-
-def _pad(scene: Scene, clock: np.ndarray[Any, Any], rng: np.random.Generator) -> Samples:
-    """Detuned sine pairs per chord note, each breathing slowly, spread across the stereo field."""
-    out = np.zeros((2, clock.size), dtype=np.float32)
+def _pad(scene: Scene, samples: int, rng: np.random.Generator) -> Samples:
+    """Detuned warm tone pairs per chord note, each breathing slowly, spread across the stereo
+    field; a chord's worth of them sums to at most ``_PAD_LEVEL``."""
+    out = np.zeros((2, samples), dtype=np.float32)
     voices = scene.sound.chord
     for index, semitones in enumerate(voices):
         freq = scene.sound.root_hz * 2 ** (semitones / 12)
         pan = 0.5 + 0.35 * (index / max(1, len(voices) - 1) - 0.5) * 2
-        breath = 0.6 + 0.4 * np.sin(_phase(rng.uniform(0.05, 0.2), clock, rng.uniform(0, 1)))
+        breath = _wave(_BREATH, rng.uniform(0.05, 0.2), rng.uniform(0, 1), samples)
         for detune, side in ((0.997, 0), (1.003, 1)):
-            angle = _phase(freq * detune, clock, rng.uniform(0, 1))
-            # Fundamental plus a soft second harmonic (sin 2x = 2 sin x cos x) for warmth.
-            tone = np.sin(angle) * (1.0 + 0.4 * np.cos(angle))
-            gain = pan if side else 1 - pan
-            tone *= breath
-            tone *= np.float32(gain)
-            out[side] += tone
-    out /= np.float32(max(1, len(voices)))
+            gain = (pan if side else 1 - pan) * _PAD_LEVEL / max(1, len(voices))
+            step, start = _accumulator(freq * detune, rng.uniform(0, 1))
+            kernels.add_wave(out[side], _WARM, step, start, gain, breath)
     return out
 
 
-def _noise(
-    scene: Scene, clock: np.ndarray[Any, Any], rng: np.random.Generator, spectrum: Spectrum
-) -> Samples:
-    """Stereo noise low-passed in the frequency domain, swelling like surf or wind if asked."""
+def _noises(scene: Scene, samples: int, rng: np.random.Generator, spectrum: Spectrum) -> Samples:
+    """The scene's bed of noise, low-passed (and swelling like surf, or gusting wind, if
+    asked), and the hiss of its rain: one white noise coloured twice, in one inverse FFT
+    unless the bed swells (a swell is applied in time, so the bed then needs its own)."""
+    sound = scene.sound
     freqs = np.fft.rfftfreq(2 * (spectrum.shape[1] - 1), 1 / AUDIO_SAMPLE_RATE).astype(np.float32)
-    shape = 1 / np.sqrt(1 + (freqs / np.float32(scene.sound.noise_cutoff_hz)) ** 4)  # 2nd order
-    shape[freqs < 30] = 0.0  # no rumble below hearing
-    noise = _shaped(spectrum, shape, clock.size)
-    if scene.sound.swell_hz > 0:
-        swell = 0.5 + 0.5 * np.sin(_phase(scene.sound.swell_hz, clock, rng.uniform(0, 1)))
-        noise *= 0.25 + 0.75 * swell**2
+    bed = 1 / np.sqrt(1 + (freqs / np.float32(sound.noise_cutoff_hz)) ** 4)  # 2nd order
+    bed[freqs < 30] = 0.0  # no rumble below hearing
+    bed = sound.noise_level * _unit(bed)
+    hiss: np.ndarray[Any, Any] | None = None
+    if sound.rain > 0:
+        band = (freqs / 1000.0) ** 2 / (1 + (freqs / 1000.0) ** 2)  # high-pass at 1 kHz
+        band /= np.sqrt(1 + (freqs / 9000.0) ** 4)  # and gently off above 9 kHz
+        hiss = (0.6 * sound.rain) * _unit(band)
+    if sound.swell_hz <= 0:
+        return _coloured(spectrum, bed if hiss is None else bed + hiss, samples)
+    noise = _coloured(spectrum, bed, samples)
+    noise *= _wave(_SWELL, sound.swell_hz, rng.uniform(0, 1), samples)
+    if hiss is not None:
+        noise += _coloured(spectrum, hiss, samples)
     return noise
+
+
+def _coloured(spectrum: Spectrum, gain: np.ndarray[Any, Any], samples: int) -> Samples:
+    """White noise filtered by ``gain`` as it is (already scaled), as (2, samples)."""
+    size = 2 * (spectrum.shape[1] - 1)
+    wave = np.fft.irfft(spectrum * gain.astype(np.float32), n=size, axis=-1)[:, :samples]
+    return np.ascontiguousarray(wave, dtype=np.float32)
 
 
 def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
@@ -181,24 +214,21 @@ def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
     return out
 
 
-def _hum(root_hz: float, clock: np.ndarray[Any, Any], rng: np.random.Generator) -> Samples:
-    """A city's low hum: a few harmonics of an engine-and-mains drone, slowly wavering."""
-    out = np.zeros((2, clock.size), dtype=np.float32)
-    waver = 1.0 + 0.3 * np.sin(_phase(rng.uniform(0.1, 0.3), clock, rng.uniform(0, 1)))
-    for harmonic, level in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
-        tone = np.sin(_phase(root_hz * harmonic, clock, rng.uniform(0, 1))) * np.float32(level)
-        out[0] += tone
-        out[1] += np.roll(tone, 37 * harmonic)
-    out *= waver / 1.9
-    return out
+def _add_hum(mix: Samples, level: float, root_hz: float, rng: np.random.Generator) -> None:
+    """A city's low hum: a few harmonics of an engine-and-mains drone, slowly wavering, the
+    right channel a few samples behind the left."""
+    waver = _wave(_SINE, rng.uniform(0.1, 0.3), rng.uniform(0, 1), mix.shape[1])
+    waver *= np.float32(0.3 * level / 1.9)
+    waver += np.float32(level / 1.9)
+    for harmonic, loudness in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
+        step, start = _accumulator(root_hz * harmonic, rng.uniform(0, 1))
+        kernels.add_wave(mix[0], _SINE, step, start, loudness, waver)
+        lag = (37 * harmonic * step) % 2**32  # the right channel, 37 × harmonic samples late
+        kernels.add_wave(mix[1], _SINE, step, (start - lag) % 2**32, loudness, waver)
 
 
-def _rain(samples: int, rng: np.random.Generator, spectrum: Spectrum) -> Samples:
-    """Rain: bright, steady hiss (noise above ~1 kHz) plus a patter of tiny droplets."""
-    freqs = np.fft.rfftfreq(2 * (spectrum.shape[1] - 1), 1 / AUDIO_SAMPLE_RATE).astype(np.float32)
-    band = (freqs / 1000.0) ** 2 / (1 + (freqs / 1000.0) ** 2)  # high-pass at 1 kHz
-    band /= np.sqrt(1 + (freqs / 9000.0) ** 4)  # and gently off above 9 kHz
-    hiss = _shaped(spectrum, band, samples)
+def _droplets(samples: int, rng: np.random.Generator) -> Samples:
+    """Rain's patter of tiny droplets (its hiss is one of the scene's noises)."""
     drops = np.zeros((2, samples), dtype=np.float32)
     count = rng.poisson(40 * samples / AUDIO_SAMPLE_RATE)
     decay = np.exp(-np.arange(96) / 12.0).astype(np.float32)
@@ -212,20 +242,20 @@ def _rain(samples: int, rng: np.random.Generator, spectrum: Spectrum) -> Samples
     inside = at < samples
     np.add.at(drops, (np.broadcast_to(sides[:, None], at.shape)[inside], at[inside]),
               bursts[inside])  # fmt: skip
-    return 0.6 * hiss + drops
+    return drops
 
 
-def _chirps(clock: np.ndarray[Any, Any], rng: np.random.Generator) -> Samples:
+def _add_chirps(mix: Samples, level: float, rng: np.random.Generator) -> None:
     """Night insects: a high tone pulsed in short trills, one cricket per side."""
-    out = np.zeros((2, clock.size), dtype=np.float32)
-    seconds = clock / AUDIO_SAMPLE_RATE
+    samples = mix.shape[1]
+    seconds = np.arange(samples, dtype=np.float64) / AUDIO_SAMPLE_RATE
     for side in (0, 1):
-        tone = np.sin(_phase(rng.uniform(4200, 4800), clock, rng.uniform(0, 1)))
-        trill = np.sin(_phase(rng.uniform(25, 35), clock, rng.uniform(0, 1))) > 0.3
+        step, start = _accumulator(rng.uniform(4200, 4800), rng.uniform(0, 1))
+        trill = _wave(_SINE, rng.uniform(25, 35), rng.uniform(0, 1), samples) > 0.3
         period, offset = rng.uniform(0.8, 1.3), rng.uniform(0, 1)
         bursts = np.mod(seconds / period + offset, 1.0) < 0.25
-        out[side] = tone * (trill & bursts).astype(np.float32)
-    return out
+        gate = (trill & bursts).astype(np.float32)
+        kernels.add_wave(mix[side], _SINE, step, start, level, gate)
 
 
 def _thunder(start_seconds: float, samples: int, rng: np.random.Generator) -> Samples:
@@ -239,7 +269,7 @@ def _thunder(start_seconds: float, samples: int, rng: np.random.Generator) -> Sa
     freqs = np.fft.rfftfreq(size, 1 / AUDIO_SAMPLE_RATE).astype(np.float32)
     shape = 1 / (1 + (freqs / 120.0) ** 2)
     shape[freqs < 25] = 0.0
-    rumble = _shaped(_white_spectrum(rng, size), shape, length)
+    rumble = _coloured(_white_spectrum(rng, size), _unit(shape), length)
     t = np.arange(length, dtype=np.float32) / AUDIO_SAMPLE_RATE
     envelope = np.minimum(t / 0.05, 1.0) * np.exp(-t / 1.2) * (0.7 + 0.3 * np.sin(7 * t))
     out[:, start : start + length] = rumble * (1.2 * envelope)

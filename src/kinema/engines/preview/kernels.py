@@ -442,16 +442,40 @@ def place(
     return xs, ys, levels
 
 
+WAVETABLE_BITS = 12
+"""A wavetable holds one cycle in 2¹² steps, plus the first repeated at the end."""
+
+
+def wavetable(shape: Callable[[Any], Any]) -> Any:
+    """One cycle of ``shape`` (a function of the angle in radians, 2π-periodic) as a float32
+    table for :func:`add_wave`."""
+    steps = 1 << WAVETABLE_BITS
+    angles = np.arange(steps + 1, dtype=np.float64) * (2 * math.pi / steps)
+    return np.asarray(shape(angles), dtype=np.float32)
+
+
 @_compiled
-def oscillator_angles(step: int, start: int, samples: int) -> Any:
-    """Angles in [0, 2π) of a 32-bit phase accumulator: sample n is at (start + n × step)
-    mod 2³² turns of 2³² (see audio._phase), in one pass rather than numpy's four."""
-    out = np.empty(samples, dtype=np.float32)
-    scale = np.float32(2 * math.pi / 2**32)
+def add_wave(out: Any, table: Any, step: int, start: int, gain: float, envelope: Any) -> None:
+    """out[n] += gain × envelope[n] × the wave at the n-th phase of a 32-bit accumulator,
+    (start + n × step) mod 2³², read from ``table`` (see :func:`wavetable`) with linear
+    interpolation; an empty ``envelope`` is 1 throughout.
+
+    The accumulator's top bits pick the table step and the rest interpolate: no sine is ever
+    computed, and interpolating a 4,096-step cycle is exact to about 1e-6 for smooth waves.
+    """
     mask = np.uint64(0xFFFFFFFF)
+    shift = np.uint64(32 - WAVETABLE_BITS)
+    within = np.uint64((1 << (32 - WAVETABLE_BITS)) - 1)
+    scale = np.float32(1.0 / (1 << (32 - WAVETABLE_BITS)))
     first, stride = np.uint64(start), np.uint64(step)
-    for n in range(samples):
+    level = np.float32(gain)
+    shaped = envelope.shape[0] > 0
+    for n in range(out.shape[0]):
         # n × step < 2⁶⁴, so the product is exact before the wrap.
         turns = (np.uint64(n) * stride + first) & mask
-        out[n] = np.float32(turns) * scale
-    return out
+        index = turns >> shift
+        below, above = table[index], table[index + np.uint64(1)]
+        value = below + (above - below) * (np.float32(turns & within) * scale)
+        if shaped:
+            value *= envelope[n]
+        out[n] += level * value
