@@ -39,6 +39,7 @@ class PreviewEngine:
                               frame_count=2, fps=24, seed=0, draft=draft)  # fmt: skip
             for _ in self.render(spec, lambda _: None, lambda: False).frames:
                 pass
+            synthesize_ambience(choose_scene(spec), 4_800)  # the oscillators' kernel
 
     def render(self, spec: RenderSpec, progress: ProgressCallback, cancelled: CancelCheck) -> Clip:
         """Start rendering ``spec``; frames are produced lazily as the clip is read.
