@@ -1,11 +1,10 @@
 """The moving elements of a scene: clouds, birds, cars, fireflies, flames, and the subjects the
 prompt names (a kite, boats, fish, balloons, a walking figure), as swarms of soft shapes.
 
-Each element is an axis-aligned Gaussian ellipse: a row profile times a column profile. Small
-elements are stamped into their own few pixels; a swarm of large ones renders as one matrix
-product per frame, (intensity × colour × row profile)ᵀ × column profile (see ``Splatter``).
-Profiles are cut to zero beyond ~3.3 sigma, so pixels far from every element receive exactly
-nothing: with a fixed camera the background there stays bit-for-bit still.
+Each element is an axis-aligned Gaussian ellipse: a row profile times a column profile, stamped
+by a compiled kernel into the pixels it reaches (see ``Splatter``). Profiles are cut to zero
+beyond ~3.3 sigma, so pixels far from every element receive exactly nothing: with a fixed
+camera the background there stays bit-for-bit still.
 
 Positions are pure functions of time (no state carried between frames), so any frame can be
 rendered on its own and two renders of the same request agree exactly.
@@ -17,7 +16,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from kinema.engines.preview import kernels
@@ -28,16 +26,12 @@ Array = np.ndarray[Any, np.dtype[np.float32]]
 
 EVERYWHERE = (-1.0, 2.0, -1.0, 2.0)
 """A region covering the whole world (regions are clamped to it)."""
-_NOTHING = np.empty((0, 0), dtype=np.float32)
-"""The unused third GEMM operand (its weight is 0)."""
 _CUTOFF = 0.004
 """Profile values below this become exactly zero (about 3.3 sigma)."""
 _SOFT_REACH = math.sqrt(-2.0 * math.log(_CUTOFF))
 """How many sigmas a soft (Gaussian) profile reaches before it is cut to zero."""
 _SOLID_REACH = (-2.0 * math.log(_CUTOFF)) ** (1 / 6)
 """The same for a solid shape's super-Gaussian (exp(-d⁶/2))."""
-_STAMP_PIXELS = 16_384
-"""Elements whose window is at most this many pixels are stamped; larger ones use the product."""
 
 
 @dataclass(frozen=True)
@@ -268,18 +262,14 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
 class Splatter:
     """Draws swarms into (3, h, w) float planes of one size.
 
-    Small shapes (stars, fireflies, glints, birds, leaves) are *stamped* by a compiled kernel
-    that visits only each element's own few dozen pixels. Large soft shapes (clouds, big glows)
-    are drawn as one matrix product over the rectangle they reach (see the module's docstring),
-    which is cheaper once each element covers a large part of the frame. Both give the same
-    picture: every pixel a profile does not reach receives exactly nothing.
+    Every element, from a one-pixel star to a cloud half the frame wide, is *stamped* by a
+    compiled kernel (``kernels.stamp``) that visits only the pixels the element reaches: its
+    row profile times its column profile. (Large soft shapes were once a matrix product over
+    the rectangle they reach; the kernel is now faster even for clouds.)
     """
 
     def __init__(self, width: int, height: int) -> None:
         self._size = (width, height)
-        # Scratch for stamping "over": all zero between draws (the kernel clears what it used).
-        self._cover = np.zeros((height, width), dtype=np.float32)
-        self._light = np.zeros((3, height, width), dtype=np.float32)
 
     def draw(
         self, planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
@@ -291,52 +281,7 @@ class Splatter:
         ry = np.maximum(p.radius * np.float32(scale), np.float32(0.35))
         rx = np.maximum(p.radius * np.float32(p.stretch * scale), np.float32(0.35))
         reach = _SOLID_REACH if p.solid else _SOFT_REACH
-        window = (2 * reach * float(ry.max()) + 2) * (2 * reach * float(rx.max()) + 2)
-        if window > _STAMP_PIXELS:
-            _splat_product(planes, p, sx, sy, ry, rx, level)
-            return
-        kernels.stamp(planes, self._cover, self._light, sx.astype(np.float32, copy=False),
+        kernels.stamp(planes, sx.astype(np.float32, copy=False),
                       sy.astype(np.float32, copy=False), rx, ry, p.colour,
                       level.astype(np.float32, copy=False), p.additive, p.solid, reach,
                       _CUTOFF)  # fmt: skip
-
-
-def _splat_product(
-    planes: FloatImage, p: Particles, sx: Array, sy: Array, ry: Array, rx: Array, level: Array
-) -> None:
-    """Draw large elements as one matrix product over the rectangle they reach."""
-    _, h, w = planes.shape
-    gx = _profile(np.arange(w, dtype=np.float32)[None, :], sx[:, None], rx[:, None], p.solid)
-    gy = _profile(np.arange(h, dtype=np.float32)[None, :], sy[:, None], ry[:, None], p.solid)
-    gy *= level[:, None]
-    cols, rows = np.flatnonzero(gx.any(axis=0)), np.flatnonzero(gy.any(axis=0))
-    if cols.size == 0 or rows.size == 0:
-        return
-    c0, c1, r0, r1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
-    gx, gy = gx[:, c0:c1], gy[:, r0:r1]
-    # Rows of the product: colour-weighted row profiles, plus plain coverage for "over".
-    weights = p.colour.T if p.additive else np.vstack([p.colour.T, np.ones_like(p.colour[:, 0])])
-    stacked = (weights[:, None, :] * gy.T[None, :, :]).reshape(-1, gy.shape[0])
-    # OpenCV's single-threaded GEMM, not numpy's: OpenBLAS threads busy-wait, and next to the
-    # encoder's threads on two cores they made rendering several times slower.
-    product = cv2.gemm(
-        stacked.astype(np.float32, copy=False), np.ascontiguousarray(gx), 1.0, _NOTHING, 0.0
-    )
-    out = product.reshape(len(weights), r1 - r0, c1 - c0)
-    target = planes[:, r0:r1, c0:c1]
-    if p.additive:
-        target += out
-        return
-    # Premultiplied "over": coverage is the sum of alphas; overlaps saturate at full cover.
-    light, total = out[:3], out[3]
-    target *= 1.0 - np.minimum(total, 1.0)
-    target += light / np.maximum(total, 1.0)
-
-
-def _profile(grid: Array, centre: Array, sigma: Array, solid: bool) -> Array:
-    # Solid shapes: a super-Gaussian, flat inside and falling off over a pixel or two. The
-    # product of two is a rounded box.
-    d2 = ((grid - centre) / sigma) ** 2
-    values: Array = np.exp(-0.5 * (d2 * d2 * d2 if solid else d2)).astype(np.float32)
-    values[values < _CUTOFF] = 0.0
-    return values
