@@ -13,10 +13,16 @@ What it measures
        the floor was fed RGB frames, converted as it went, and a plain tone, which AAC encodes
        far faster than an ambience.) Each figure is the best
        of ``--repeat`` runs (the machine is shared: the best run is the least disturbed one).
-    2. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
+    2. Scenes. The 480p 5 s clip again for one prompt per scene of the vocabulary (sky, sea,
+       city, space, forest, fire, room, rain, snow, abstract; each with camera language), since
+       what x264 costs depends on the picture: the pipeline and the floor as above, and between
+       them the encoder alone on that scene (its frames rendered and its track made before the
+       clock starts). That splits each scene's ratio into what encoding its pictures costs over
+       the pattern's, and what the engine adds on top. ``--skip-scenes`` leaves it out.
+    3. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
        a 1080p clip, 5 s against 12 s, next to the same process's memory before rendering: if
        frames are streamed to the encoder (never a whole clip in memory), the two peaks match.
-    3. HTTP. ``kinema serve --workers 1`` started as a subprocess on a scratch data directory
+    4. HTTP. ``kinema serve --workers 1`` started as a subprocess on a scratch data directory
        (its API key read from its stdout, ``/healthz`` awaited), a warm-up task per size, then
        ``--http-runs`` submissions each of a 5 s 480p clip (seedance-1-0-lite-t2v-250428) and a
        5 s 1080p clip (seedance-1-0-pro-250528), one at a time, through the GPTProto routes: the
@@ -37,7 +43,8 @@ How to read it
     submit to ``succeeded``) are printed beside the medians. Nothing is asserted: this script
     never fails on time.
 
-Run: ``python bench/preview.py [--repeat N] [--preset P] [--skip-http] [--http-runs N]``.
+Run: ``python bench/preview.py [--repeat N] [--preset P] [--skip-scenes] [--skip-memory]
+[--skip-http] [--http-runs N]``.
 """
 
 from __future__ import annotations
@@ -81,6 +88,21 @@ PROMPT = "a paper boat drifting down a rain-soaked street at dusk, neon reflecti
 SIZES = {"480p": (864, 480), "720p": (1280, 720), "1080p": (1920, 1088)}
 LENGTHS = {5: 121, 12: 289}
 FPS = 24
+SCENE_PROMPTS = {
+    "sky": "golden clouds drifting over the mountains, slow pan right",
+    "sea": "waves rolling on the ocean at sunset, slow zoom in",
+    "city": "a city street at night with neon signs, pan left",
+    "space": "stars over a distant planet, slow orbit",
+    "forest": "a forest of pine trees in the morning, dolly forward",
+    "fire": "a campfire burning under the night sky",
+    "room": "a cosy living room with a warm lamp, slow pan right",
+    "rain": PROMPT,
+    "snow": "snow falling on a quiet village, slow zoom out",
+    "abstract": "melancholy",
+}
+"""One prompt per scene of the vocabulary, for the scene sweep (480p, 5 s)."""
+SCENE_SIZE = "480p"
+SCENE_FRAMES = LENGTHS[5]
 HTTP_MODELS = {"480p": "seedance-1-0-lite-t2v-250428", "1080p": "seedance-1-0-pro-250528"}
 HTTP_TARGETS = {"480p": 1.0, "1080p": 6.0}
 RATIO_TARGET = 1.3
@@ -164,6 +186,63 @@ def time_floor(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Tim
                    preset=preset, threads=threads)  # fmt: skip
 
     return _timed(run)
+
+
+def time_encoder_alone(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
+    """The encoder on this very clip: its frames rendered and its track made beforehand."""
+    clip = PreviewEngine().render(spec, lambda _: None, lambda: False)
+    frames = list(clip.frames)  # 75 MB at 480p 5 s
+    audio = synthesize_ambience(choose_scene(spec), spec.audio_samples)
+
+    def run() -> None:
+        encode_mp4(folder / "alone.mp4", iter(frames), width=spec.width, height=spec.height,
+                   fps=spec.fps, frame_count=spec.frame_count, audio=audio, preset=preset,
+                   threads=threads)  # fmt: skip
+
+    return _timed(run)
+
+
+@dataclass(frozen=True)
+class SceneRow:
+    scene: str
+    prompt: str
+    pipeline: Timing
+    alone: Timing
+    floor: Timing
+
+
+def measure_scenes(args: argparse.Namespace) -> list[SceneRow]:
+    rows = []
+    width, height = SIZES[SCENE_SIZE]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for scene, prompt in SCENE_PROMPTS.items():
+            spec = spec_for(width, height, SCENE_FRAMES, prompt)
+            time_pipeline(spec, folder, args.preset, args.threads)  # this scene's first use
+            pipeline, alone, floor = [], [], []
+            for _ in range(args.repeat):
+                pipeline.append(time_pipeline(spec, folder, args.preset, args.threads))
+                alone.append(time_encoder_alone(spec, folder, args.preset, args.threads))
+                floor.append(time_floor(spec, folder, args.preset, args.threads))
+            best = [min(runs, key=lambda t: t.wall) for runs in (pipeline, alone, floor)]
+            rows.append(SceneRow(scene, prompt, *best))
+            print(f"  measured {scene}", file=sys.stderr, flush=True)
+    return rows
+
+
+def scene_table(rows: list[SceneRow]) -> list[str]:
+    lines = [
+        "| scene | prompt | pipeline s | encoder alone s | floor s | ratio | encoder alone "
+        "/ floor | engine's share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio, alone = r.pipeline.wall / r.floor.wall, r.alone.wall / r.floor.wall
+        lines.append(
+            f"| {r.scene} | {r.prompt} | {r.pipeline.wall:.3f} | {r.alone.wall:.3f} | "
+            f"{r.floor.wall:.3f} | {ratio:.2f} | {alone:.2f} | {ratio - alone:+.2f} |"
+        )
+    return lines
 
 
 def measure_media(args: argparse.Namespace) -> list[Row]:
@@ -379,6 +458,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prompt", default=PROMPT)
     parser.add_argument("--skip-http", action="store_true", help="no kinema serve runs")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-scenes", action="store_true", help="no per-scene 480p sweep")
     parser.add_argument("--http-runs", type=int, default=5)
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -397,6 +477,11 @@ def main(argv: list[str] | None = None) -> None:
           "encoder floor (trivial frames, same settings); target ratio "
           f"≤ {RATIO_TARGET}:\n")  # fmt: skip
     print("\n".join(media_table(rows)))
+    if not args.skip_scenes:
+        scenes = measure_scenes(args)
+        print(f"\nBy scene ({SCENE_SIZE} {SCENE_FRAMES} frames; encoder alone = the same "
+              "encoder on the scene's own frames and track, made beforehand):\n")  # fmt: skip
+        print("\n".join(scene_table(scenes)))
     if not args.skip_memory:
         print("\nMemory (a fresh process per clip; flat means frames are streamed):\n")
         print("\n".join(measure_memory(args)))
