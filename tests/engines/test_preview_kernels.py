@@ -79,7 +79,7 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     colour = np.array([0.9, 0.95, 1.0], dtype=np.float32)
     dx, dy = np.array([13.3, -201.75]), np.array([-0.4, 57.5])
     drawn = picture(1)
-    kernels.lay_over_sheets(drawn, sheets, dx, dy, colour, 0.8, 1.0)
+    kernels.lay_over_sheets(drawn, np.tile(sheets, (1, 2, 2)), dx, dy, colour, 0.8, 1.0)
     cover = np.zeros((H, W), dtype=np.float32)
     for sheet, x, y in zip(sheets, dx, dy, strict=True):
         matrix = np.array([[1.0, 0.0, x % W], [0.0, 1.0, y % H]])

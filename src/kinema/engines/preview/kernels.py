@@ -197,48 +197,49 @@ def lay_over_sheets(
     planes: Any, sheets: Any, dx: Any, dy: Any, colour: Any, level: float, limit: float
 ) -> None:
     """Lay seamless sheets, each slid by (dx[k], dy[k]) pixels with bilinear sub-pixel
-    precision and wrapping at the edges, over the picture in ``colour``:
+    precision and wrapping at the edges, over the (3, h, w) picture in ``colour``:
     planes = planes × (1 - cover) + colour × cover, cover = min(Σ sheets, limit) × level.
+
+    Like ``add_sheets``, each sheet is given tiled 2 × 2, (2h, 2w): any slide, wrapped, is then
+    a plain window of it, and a sub-pixel slide blends four neighbours with the same weights
+    everywhere, so each row is one vectorised pass with no index arithmetic per pixel.
     """
-    count, h, w = sheets.shape
-    # A slide moves every pixel alike: the source rows and columns, and the bilinear weights,
-    # are worked out once per sheet rather than once per pixel.
-    # Unsigned, so numba knows they are never negative (see look_at).
-    rows = np.empty((count, 2, h), dtype=np.uint32)
-    columns = np.empty((count, 2, w), dtype=np.uint32)
-    weights = np.empty((count, 2), dtype=np.float32)
+    _, h, w = planes.shape
+    count = sheets.shape[0]
+    rows = np.empty(count, dtype=np.int64)
+    columns = np.empty(count, dtype=np.int64)
+    # float32 throughout: a float64 weight would turn the whole loop to float64.
+    weights = np.empty((count, 4), dtype=np.float32)
+    one = np.float32(1.0)
     for k in range(count):
         oy, ox = math.floor(-dy[k]), math.floor(-dx[k])
-        weights[k, 0], weights[k, 1] = -dy[k] - oy, -dx[k] - ox
-        for r in range(h):
-            rows[k, 0, r] = (r + oy) % h
-            rows[k, 1, r] = (r + oy + 1) % h
-        for c in range(w):
-            columns[k, 0, c] = (c + ox) % w
-            columns[k, 1, c] = (c + ox + 1) % w
+        ty, tx = np.float32(-dy[k] - oy), np.float32(-dx[k] - ox)
+        rows[k], columns[k] = oy % h, ox % w
+        weights[k, 0], weights[k, 1] = (one - tx) * (one - ty), tx * (one - ty)
+        weights[k, 2], weights[k, 3] = (one - tx) * ty, tx * ty
     cover = np.empty(w, dtype=np.float32)
-    one, most, scale = np.float32(1.0), np.float32(limit), np.float32(level)
+    most, scale = np.float32(limit), np.float32(level)
+    red_ink, green_ink, blue_ink = (
+        np.float32(colour[0]),
+        np.float32(colour[1]),
+        np.float32(colour[2]),
+    )
     for r in range(h):
         cover[:] = 0.0
         for k in range(count):
-            # float32 throughout: a float64 weight would turn the whole loop to float64.
-            ty, tx = weights[k, 0], weights[k, 1]
-            w00, w01 = (one - tx) * (one - ty), tx * (one - ty)
-            w10, w11 = (one - tx) * ty, tx * ty
-            top, bottom = sheets[k, rows[k, 0, r]], sheets[k, rows[k, 1, r]]
-            lefts, rights = columns[k, 0], columns[k, 1]
+            w00, w01, w10, w11 = weights[k, 0], weights[k, 1], weights[k, 2], weights[k, 3]
+            x0 = columns[k]
+            top = sheets[k, rows[k] + r, x0 : x0 + w + 1]
+            bottom = sheets[k, rows[k] + r + 1, x0 : x0 + w + 1]
             for c in range(w):
-                left, right = lefts[c], rights[c]
-                cover[c] += (
-                    w00 * top[left] + w01 * top[right] + w10 * bottom[left] + w11 * bottom[right]
-                )
+                cover[c] += w00 * top[c] + w01 * top[c + 1] + w10 * bottom[c] + w11 * bottom[c + 1]
         red, green, blue = planes[0, r], planes[1, r], planes[2, r]
         for c in range(w):
             amount = min(cover[c], most) * scale
             keep = one - amount
-            red[c] = red[c] * keep + colour[0] * amount
-            green[c] = green[c] * keep + colour[1] * amount
-            blue[c] = blue[c] * keep + colour[2] * amount
+            red[c] = red[c] * keep + red_ink * amount
+            green[c] = green[c] * keep + green_ink * amount
+            blue[c] = blue[c] * keep + blue_ink * amount
 
 
 @_compiled

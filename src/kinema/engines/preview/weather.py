@@ -43,11 +43,10 @@ class WeatherLayers:
         self._over = False
         """Snow and fog cover what is behind; rain adds light."""
         self._fog: Plane | None = None
-        """(1, h, w) coverage of the mist, seamless sideways."""
-        self._sheets: Plane = np.zeros((0, height, width), dtype=np.float32)
+        """(1, 2h, 2w) coverage of the mist, seamless, tiled like the sheets."""
+        self._sheets: Plane = np.zeros((0, 2 * height, 2 * width), dtype=np.float32)
         """One sheet per layer, stacked for the compositing kernels: (h, w) coverage in [0, 1],
-        seamless in both directions; for rain tiled 2 × 2, so a whole-pixel slide is a
-        window of it."""
+        seamless in both directions, tiled 2 × 2 so that any slide is a window of it."""
         self._fog_speed = 0.0
         self._lightning = scene.lightning
         rng = scene.rng("weather")
@@ -68,14 +67,14 @@ class WeatherLayers:
         elif weather is Weather.SNOW:
             sheets = []
             for count, radius, level, speed in ((220, 0.003, 0.55, 0.05), (70, 0.006, 0.9, 0.1)):
-                sheets.append(_flakes(rng, width, height, round(count * density),
-                                      radius * height, level))  # fmt: skip
+                sheet = _flakes(rng, width, height, round(count * density), radius * height, level)
+                sheets.append(np.tile(sheet, (2, 2)))
                 self._layers.append(_Layer((0.01 * height, speed * height), 0.02 * height))
             self._colour[:] = (0.96, 0.97, 1.0)
             self._over = True
             self._sheets = np.stack(sheets)
         elif weather is Weather.FOG:
-            self._fog = _fog_sheet(rng, width, height)[None]
+            self._fog = np.tile(_fog_sheet(rng, width, height), (2, 2))[None]
             self._fog_speed = 0.015 * width
             self._colour[:] = scene.sky[1]
 
@@ -137,28 +136,36 @@ def _streaks(
             # Each copy only where it reaches the sheet (a streak starts inside it).
             reaches = ((np.maximum(xs, x1) + ox >= -1) & (np.minimum(xs, x1) + ox <= w)
                        & (y1 + oy >= -1) & (ys + oy <= h))  # fmt: skip
+            # Rounded all at once (numpy rounds halves to even, as Python's round does).
+            ends = np.rint(np.stack([xs + ox, ys + oy, x1 + ox, y1 + oy], axis=1)).astype(int)
             for index in np.flatnonzero(reaches):
-                start = (round(xs[index] + ox), round(ys[index] + oy))
-                end = (round(x1[index] + ox), round(y1[index] + oy))
-                cv2.line(sheet, start, end, float(levels[index]), 1, cv2.LINE_AA)
+                start_x, start_y, end_x, end_y = ends[index].tolist()
+                cv2.line(sheet, (start_x, start_y), (end_x, end_y), float(levels[index]), 1,
+                         cv2.LINE_AA)  # fmt: skip
     return np.clip(sheet, 0.0, 1.0)
 
 
 def _flakes(
     rng: np.random.Generator, w: int, h: int, count: int, radius: float, level: float
 ) -> Plane:
-    """Seamless sheet of soft round flakes."""
+    """Seamless sheet of soft round flakes (drawn again across each edge they cross)."""
     # Drawn at 4× and shrunk, for flakes smaller than a pixel that still look round.
     scale = 4
     big = np.zeros((h * scale, w * scale), dtype=np.float32)
     xs, ys = rng.uniform(0, w, count), rng.uniform(0, h, count)
-    radii = radius * rng.uniform(0.6, 1.4, count)
+    radii = np.maximum(1, np.rint(radius * rng.uniform(0.6, 1.4, count) * scale)).astype(int)
     levels = level * rng.uniform(0.6, 1.0, count)
-    for x, y, r, v in zip(xs, ys, radii, levels, strict=True):
-        for ox in (-w, 0, w):
-            for oy in (-h, 0, h):
-                centre = (round((x + ox) * scale), round((y + oy) * scale))
-                cv2.circle(big, centre, max(1, round(r * scale)), float(v), -1, cv2.LINE_AA)
+    for ox in (-w, 0, w):
+        for oy in (-h, 0, h):
+            cx = np.rint((xs + ox) * scale).astype(int)
+            cy = np.rint((ys + oy) * scale).astype(int)
+            # Each copy only where it reaches the canvas (with its antialiased fringe).
+            reach = radii + 1
+            reaches = ((cx + reach >= 0) & (cx - reach < w * scale)
+                       & (cy + reach >= 0) & (cy - reach < h * scale))  # fmt: skip
+            for index in np.flatnonzero(reaches):
+                cv2.circle(big, (int(cx[index]), int(cy[index])), int(radii[index]),
+                           float(levels[index]), -1, cv2.LINE_AA)  # fmt: skip
     small: Plane = np.clip(cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA), 0.0, 1.0)
     return small
 
