@@ -300,20 +300,35 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
                 for c in range(w):
                     out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
         return
-    first = tops[0]
-    rows = np.empty((3, tops[h - 1] + 2 - first, w), dtype=np.float32)
-    for ch in range(3):
-        for k in range(rows.shape[1]):
-            out = rows[ch, k]
-            line = world[ch, first + k]
+    # Each world row the view needs is resampled across once, into one of two slots (by its
+    # parity: a view row blends world rows k and k + 1), just before the view rows that use it.
+    across_rows = np.empty((2, 3, w), dtype=np.float32)
+    held = np.array([-1, -1])
+    for r in range(h):
+        top = np.int64(tops[r])
+        for k in range(top, top + 2):
+            slot = k % 2
+            if held[slot] != k:
+                _resample_across(world, k, left, across, across_rows[slot])
+                held[slot] = k
+        upper, lower, down = across_rows[top % 2], across_rows[(top + 1) % 2], downs[r]
+        for ch in range(3):
+            out, above, below = view[ch, r], upper[ch], lower[ch]
             for c in range(w):
-                a = left[c]
-                out[c] = line[a] + (line[a + 1] - line[a]) * across[c]
-        for r in range(h):
-            upper, lower = rows[ch, tops[r] - first], rows[ch, tops[r] - first + 1]
-            out, down = view[ch, r], downs[r]
-            for c in range(w):
-                out[c] = upper[c] + (lower[c] - upper[c]) * down
+                out[c] = above[c] + (below[c] - above[c]) * down
+
+
+@_compiled
+def _resample_across(world: Any, k: int, left: Any, across: Any, out: Any) -> None:
+    """World row ``k`` of the three planes, resampled at the view's columns into (3, w)
+    ``out``; the planes together, so each sample's position and weight are loaded once."""
+    red, green, blue = out[0], out[1], out[2]
+    world_red, world_green, world_blue = world[0, k], world[1, k], world[2, k]
+    for c in range(out.shape[1]):
+        a, t = left[c], across[c]
+        red[c] = world_red[a] + (world_red[a + 1] - world_red[a]) * t
+        green[c] = world_green[a] + (world_green[a + 1] - world_green[a]) * t
+        blue[c] = world_blue[a] + (world_blue[a + 1] - world_blue[a]) * t
 
 
 @_compiled
