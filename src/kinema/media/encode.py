@@ -247,8 +247,12 @@ class _Mp4Writer(threading.Thread):
     """The video encoder thread: owns the container from open to close.
 
     The sound is made and AAC-encoded by a thread of its own (:class:`_SoundEncoder`), and each
-    frame is copied into an FFmpeg frame by the producer before it is queued: this thread only
+    frame is wrapped as an FFmpeg frame by the producer before it is queued: this thread only
     feeds x264 and muxes, so the encoder's own pace is not held back by work that can run beside it.
+
+    Frames are wrapped, not copied: the I420 planes queued are the encoder's from then on (an
+    engine's I420 frame is handed over; an RGB frame's are a new array from the conversion),
+    and x264 copies each picture into its own buffers before ``encode`` returns.
     """
 
     def __init__(
@@ -317,7 +321,7 @@ class _Mp4Writer(threading.Thread):
 
     def put(self, planes: np.ndarray[Any, Any]) -> None:
         """Queue one I420 frame, waiting while the queue is full; raise if the encoder failed."""
-        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")  # a copy, made here
+        frame = av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")  # wrapped, not copied
         while True:
             self._raise_if_failed()
             try:
