@@ -33,8 +33,8 @@ from kinema.engines.base import (
 from kinema.engines.preview import PreviewEngine
 from kinema.engines.preview.audio import (
     _NOISE_RMS,
-    _coloured,
     _fast_length,
+    _inverse,
     _unit,
     _white_spectrum,
     synthesize_ambience,
@@ -249,7 +249,7 @@ def test_noise_is_scaled_to_its_level_before_it_is_made(low_pass_hz: float, samp
     size = _fast_length(samples)
     freqs = np.fft.rfftfreq(size, 1 / AUDIO_SAMPLE_RATE)
     gain = 1 / np.sqrt(1 + (freqs / low_pass_hz) ** 4)
-    noise = _coloured(_white_spectrum(np.random.default_rng(3), size), _unit(gain), samples)
+    noise = _inverse(_white_spectrum(np.random.default_rng(3), size) * _unit(gain), samples)
     assert noise.shape == (2, samples)
     assert float(np.sqrt(np.mean(noise**2))) == pytest.approx(_NOISE_RMS, rel=0.05)
 
@@ -606,6 +606,23 @@ def test_sound_matches_the_scene() -> None:
     assert crickets[0] > 3 * crickets[1]
     storm = ambience("a thunderstorm", frames=96)
     assert spectrum_share(storm, 25, 200) > spectrum_share(rain, 25, 200)  # thunder rolls
+
+
+def test_the_pad_plays_the_scene_chord() -> None:
+    """The strongest tones are the chord's notes (and their soft octaves), each breathing: the
+    pad's partials are placed in the spectrum, so a wrong bin or scale would show here."""
+    spec = replace(SPEC, prompt="a quiet room", frame_count=240, generate_audio=True)
+    scene, audio = choose_scene(spec), sound(start(spec))
+    power = np.abs(np.fft.rfft(audio.mean(axis=1))) ** 2
+    freqs = np.fft.rfftfreq(audio.shape[0], 1 / AUDIO_SAMPLE_RATE)
+    notes = [scene.sound.root_hz * 2 ** (s / 12) * h for s in scene.sound.chord for h in (1, 2)]
+    audible = (freqs > 40) & (freqs < 2000)
+    strongest = freqs[audible][np.argsort(power[audible])[-8:]]
+    for freq in strongest:
+        assert min(abs(freq / note - 1) for note in notes) < 0.01, (freq, notes)
+    # Each voice is a detuned pair that breathes: energy spreads a little around each note.
+    share = sum(spectrum_share(audio, 0.99 * n, 1.01 * n) for n in notes[::2])
+    assert 0.2 < share < 0.95
 
 
 @pytest.mark.parametrize("prompt", list(VOCABULARY.values()))

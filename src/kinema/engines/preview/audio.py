@@ -22,7 +22,8 @@ from kinema.engines.preview.scene import Scene
 
 Samples = np.ndarray[Any, np.dtype[np.float32]]
 Spectrum = np.ndarray[Any, np.dtype[np.complex64]]
-"""The spectrum of stereo white noise: (2, size // 2 + 1), one row per channel."""
+"""A stereo spectrum for a real inverse FFT of some even size: (2, size // 2 + 1), one row per
+channel."""
 
 PEAK = 0.8
 """Peak sample level: headroom under full scale for AAC's overshoot."""
@@ -34,12 +35,11 @@ this is about what normalising each to a peak of 1 gave, without a pass to find 
 _EMPTY = np.empty(0, dtype=np.float32)
 """No envelope (see kernels.add_wave)."""
 
-# One cycle of each oscillator's wave, read by the 32-bit phase accumulators of add_wave.
+# One cycle of each time-domain oscillator's wave, read by the phase accumulators of add_wave.
 _SINE = kernels.wavetable(np.sin)
-_WARM = kernels.wavetable(lambda x: np.sin(x) * (1.0 + 0.4 * np.cos(x)))
-"""The pad's tone: a fundamental plus a soft second harmonic (sin 2x = 2 sin x cos x)."""
-_BREATH = kernels.wavetable(lambda x: 0.6 + 0.4 * np.sin(x))
 _SWELL = kernels.wavetable(lambda x: 0.25 + 0.75 * (0.5 + 0.5 * np.sin(x)) ** 2)
+_WARM = ((1, 1.0), (2, 0.2))
+"""The pad's tone, partial by partial: sin x (1 + 0.4 cos x) = sin x + 0.2 sin 2x."""
 
 
 def synthesize_ambience(scene: Scene, samples: int) -> Audio:
@@ -47,15 +47,23 @@ def synthesize_ambience(scene: Scene, samples: int) -> Audio:
     if samples <= 0:
         return np.zeros((0, 2), dtype=np.float32)
     rng = scene.rng("audio")
-    # One white noise, coloured differently for the bed (wind, surf) and for rain.
-    white = _white_spectrum(rng, _fast_length(samples))
-    mix = _pad(scene, samples, rng)
-    mix += _noises(scene, samples, rng, white)
     sound = scene.sound
+    # Everything steady comes out of one inverse FFT: one white noise, coloured for the bed
+    # (wind, surf) and for rain's hiss, plus the pad and the hum, whose partials (and their
+    # slow breathing) are placed straight onto the FFT's own frequencies.
+    white = _white_spectrum(rng, _fast_length(samples))
+    bed, hiss = _noise_gains(scene, white)
+    swelling = sound.swell_hz > 0  # a swell is applied in time: the bed then needs its own
+    steady = white * (hiss if swelling else bed + hiss)
+    _add_pad(steady, scene, rng)
+    if sound.hum_hz > 0:
+        _add_hum(steady, 0.35, sound.hum_hz, rng)
+    mix = _inverse(steady, samples)
+    if swelling:
+        swell = _wave(_SWELL, sound.swell_hz, rng.uniform(0, 1), samples)
+        mix += _inverse(white * bed, samples) * swell
     if sound.crackle > 0:
         mix += _crackle(sound.crackle, samples, rng)
-    if sound.hum_hz > 0:
-        _add_hum(mix, 0.35, sound.hum_hz, rng)
     if sound.rain > 0:
         mix += sound.rain * _droplets(samples, rng)
     if sound.chirps > 0:
@@ -155,50 +163,79 @@ def _wave(table: Samples, freq: float, offset: float, samples: int) -> Samples:
     return out
 
 
-def _pad(scene: Scene, samples: int, rng: np.random.Generator) -> Samples:
-    """Detuned warm tone pairs per chord note, each breathing slowly, spread across the stereo
-    field; a chord's worth of them sums to at most ``_PAD_LEVEL``."""
-    out = np.zeros((2, samples), dtype=np.float32)
-    voices = scene.sound.chord
-    for index, semitones in enumerate(voices):
-        freq = scene.sound.root_hz * 2 ** (semitones / 12)
-        pan = 0.5 + 0.35 * (index / max(1, len(voices) - 1) - 0.5) * 2
-        breath = _wave(_BREATH, rng.uniform(0.05, 0.2), rng.uniform(0, 1), samples)
-        for detune, side in ((0.997, 0), (1.003, 1)):
-            gain = (pan if side else 1 - pan) * _PAD_LEVEL / max(1, len(voices))
-            step, start = _accumulator(freq * detune, rng.uniform(0, 1))
-            kernels.add_wave(out[side], _WARM, step, start, gain, breath)
-    return out
-
-
-def _noises(scene: Scene, samples: int, rng: np.random.Generator, spectrum: Spectrum) -> Samples:
-    """The scene's bed of noise, low-passed (and swelling like surf, or gusting wind, if
-    asked), and the hiss of its rain: one white noise coloured twice, in one inverse FFT
-    unless the bed swells (a swell is applied in time, so the bed then needs its own)."""
+def _noise_gains(scene: Scene, spectrum: Spectrum) -> tuple[Samples, Samples]:
+    """Per-bin gains that colour white noise into the scene's bed (low-passed) and its rain's
+    hiss (zero without rain), each at its level in the mix."""
     sound = scene.sound
     freqs = np.fft.rfftfreq(2 * (spectrum.shape[1] - 1), 1 / AUDIO_SAMPLE_RATE).astype(np.float32)
     bed = 1 / np.sqrt(1 + (freqs / np.float32(sound.noise_cutoff_hz)) ** 4)  # 2nd order
     bed[freqs < 30] = 0.0  # no rumble below hearing
-    bed = sound.noise_level * _unit(bed)
-    hiss: np.ndarray[Any, Any] | None = None
+    hiss = np.zeros_like(bed)
     if sound.rain > 0:
         band = (freqs / 1000.0) ** 2 / (1 + (freqs / 1000.0) ** 2)  # high-pass at 1 kHz
         band /= np.sqrt(1 + (freqs / 9000.0) ** 4)  # and gently off above 9 kHz
         hiss = (0.6 * sound.rain) * _unit(band)
-    if sound.swell_hz <= 0:
-        return _coloured(spectrum, bed if hiss is None else bed + hiss, samples)
-    noise = _coloured(spectrum, bed, samples)
-    noise *= _wave(_SWELL, sound.swell_hz, rng.uniform(0, 1), samples)
-    if hiss is not None:
-        noise += _coloured(spectrum, hiss, samples)
-    return noise
+    return sound.noise_level * _unit(bed), hiss
 
 
-def _coloured(spectrum: Spectrum, gain: np.ndarray[Any, Any], samples: int) -> Samples:
-    """White noise filtered by ``gain`` as it is (already scaled), as (2, samples)."""
+def _inverse(spectrum: Spectrum, samples: int) -> Samples:
+    """The first ``samples`` samples of the (2, bins) spectrum's real inverse FFT."""
     size = 2 * (spectrum.shape[1] - 1)
-    wave = np.fft.irfft(spectrum * gain.astype(np.float32), n=size, axis=-1)[:, :samples]
+    wave = np.fft.irfft(spectrum, n=size, axis=-1)[:, :samples]
     return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _bin(freq: float, size: int, lowest: int = 0) -> int:
+    """The FFT bin nearest ``freq`` Hz (size / 48,000 bins per Hz: 0.19 Hz apart for 5 s)."""
+    return max(lowest, round(freq * size / AUDIO_SAMPLE_RATE))
+
+
+def _add_partial(row: Spectrum, k: int, amplitude: float, phase: float) -> None:
+    """Add amplitude × cos(2π k n / size + phase) to the signal of one channel's spectrum."""
+    size = 2 * (row.shape[0] - 1)
+    if 0 < k < row.shape[0] - 1:  # audible bins only: no DC, no Nyquist
+        # A real inverse FFT of size N turns bin k's X into (2 / N) Re(X e^{2πikn/N}).
+        row[k] += amplitude * size / 2 * complex(math.cos(phase), math.sin(phase))
+
+
+def _add_breathing(
+    row: Spectrum,
+    k: int,
+    amplitude: float,
+    phase: float,
+    depth: float,
+    slow: int,
+    slow_phase: float,
+) -> None:
+    """Add amplitude × sin(x) × (1 + depth × sin(y)), x at bin ``k`` and ``phase``, y a slow
+    swell at bin ``slow`` and ``slow_phase``: the partial and two sidebands, since
+    sin x sin y = (cos(x - y) - cos(x + y)) / 2."""
+    _add_partial(row, k, amplitude, phase - math.pi / 2)
+    side = amplitude * depth / 2
+    _add_partial(row, k - slow, side, phase - slow_phase)
+    _add_partial(row, k + slow, side, phase + slow_phase + math.pi)
+
+
+def _add_pad(spectrum: Spectrum, scene: Scene, rng: np.random.Generator) -> None:
+    """Detuned warm tone pairs per chord note, each breathing slowly (0.6 to 1 of its level),
+    spread across the stereo field; a chord's worth of them sums to at most ``_PAD_LEVEL``.
+
+    Each frequency is rounded to the FFT's nearest bin, at most 0.1 Hz away for a 5 s clip:
+    far below what an ear tells apart, and the detuned pairs still beat.
+    """
+    size = 2 * (spectrum.shape[1] - 1)
+    voices = scene.sound.chord
+    for index, semitones in enumerate(voices):
+        freq = scene.sound.root_hz * 2 ** (semitones / 12)
+        pan = 0.5 + 0.35 * (index / max(1, len(voices) - 1) - 0.5) * 2
+        breath = _bin(rng.uniform(0.05, 0.2), size, lowest=1)
+        breath_phase = 2 * math.pi * rng.uniform(0, 1)
+        for detune, side in ((0.997, 0), (1.003, 1)):
+            gain = 0.6 * (pan if side else 1 - pan) * _PAD_LEVEL / max(1, len(voices))
+            k, phase = _bin(freq * detune, size), 2 * math.pi * rng.uniform(0, 1)
+            for harmonic, level in _WARM:
+                _add_breathing(spectrum[side], harmonic * k, gain * level, harmonic * phase,
+                               2 / 3, breath, breath_phase)  # fmt: skip
 
 
 def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
@@ -214,17 +251,19 @@ def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
     return out
 
 
-def _add_hum(mix: Samples, level: float, root_hz: float, rng: np.random.Generator) -> None:
-    """A city's low hum: a few harmonics of an engine-and-mains drone, slowly wavering, the
-    right channel a few samples behind the left."""
-    waver = _wave(_SINE, rng.uniform(0.1, 0.3), rng.uniform(0, 1), mix.shape[1])
-    waver *= np.float32(0.3 * level / 1.9)
-    waver += np.float32(level / 1.9)
+def _add_hum(spectrum: Spectrum, level: float, root_hz: float, rng: np.random.Generator) -> None:
+    """A city's low hum: a few harmonics of an engine-and-mains drone, slowly wavering (±30%),
+    the right channel a few samples behind the left."""
+    size = 2 * (spectrum.shape[1] - 1)
+    waver = _bin(rng.uniform(0.1, 0.3), size, lowest=1)
+    waver_phase = 2 * math.pi * rng.uniform(0, 1)
+    root = _bin(root_hz, size)
     for harmonic, loudness in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
-        step, start = _accumulator(root_hz * harmonic, rng.uniform(0, 1))
-        kernels.add_wave(mix[0], _SINE, step, start, loudness, waver)
-        lag = (37 * harmonic * step) % 2**32  # the right channel, 37 × harmonic samples late
-        kernels.add_wave(mix[1], _SINE, step, (start - lag) % 2**32, loudness, waver)
+        k, phase = harmonic * root, 2 * math.pi * rng.uniform(0, 1)
+        for side, lag in ((0, 0), (1, 37 * harmonic)):  # the right, 37 × harmonic samples late
+            late = phase - 2 * math.pi * k * lag / size
+            _add_breathing(spectrum[side], k, loudness * level / 1.9, late, 0.3, waver,
+                           waver_phase)  # fmt: skip
 
 
 def _droplets(samples: int, rng: np.random.Generator) -> Samples:
@@ -269,7 +308,7 @@ def _thunder(start_seconds: float, samples: int, rng: np.random.Generator) -> Sa
     freqs = np.fft.rfftfreq(size, 1 / AUDIO_SAMPLE_RATE).astype(np.float32)
     shape = 1 / (1 + (freqs / 120.0) ** 2)
     shape[freqs < 25] = 0.0
-    rumble = _coloured(_white_spectrum(rng, size), _unit(shape), length)
+    rumble = _inverse(_white_spectrum(rng, size) * _unit(shape), length)
     t = np.arange(length, dtype=np.float32) / AUDIO_SAMPLE_RATE
     envelope = np.minimum(t / 0.05, 1.0) * np.exp(-t / 1.2) * (0.7 + 0.3 * np.sin(7 * t))
     out[:, start : start + length] = rumble * (1.2 * envelope)
