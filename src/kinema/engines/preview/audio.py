@@ -3,10 +3,12 @@
 Wind gusts over open country, surf swells for the sea, a traffic hum for the city, crackles for
 fire, a low drone for space, room tone indoors; rain hiss and droplets, thunder rolls and night
 insects when the prompt's weather and time call for them. Synthesised whole (a 15 s clip is
-720,000 stereo samples, a few tens of milliseconds): oscillators read wavetables through 32-bit
-phase accumulators in one compiled pass each (``kernels.add_wave``), and the noises are one
-white spectrum coloured in the frequency domain. The mix is normalised to a fixed peak and
-faded in and out so the clip starts and ends without a click.
+720,000 stereo samples, a few tens of milliseconds): everything steady (the noises, coloured
+from one white spectrum, and the pad's and hum's partials with their slow breathing, placed
+on the FFT's own frequencies) is one spectrum and one inverse FFT; what is gated or swells in
+time (crickets, surf) reads wavetables through compiled 32-bit phase accumulators
+(``kernels.add_wave``). The mix is normalised to a fixed peak and faded in and out so the
+clip starts and ends without a click.
 """
 
 from __future__ import annotations
