@@ -59,8 +59,9 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
 
 import os
 
-# As in the engine child (kinema.worker.engine_process), before numpy is imported.
+# As in the engine child (kinema.worker.engine_process), before numpy and OpenCV are imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 
 import argparse
 import platform

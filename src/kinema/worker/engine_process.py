@@ -14,11 +14,13 @@ from kinema.worker.child import child_main
 from kinema.worker.events import DownEvent, Ready, UpEvent
 
 _START_TIMEOUT_SECONDS = 120.0
-_CHILD_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
-"""Read by the child's numpy when it is imported. OpenBLAS's idle threads busy-wait: next to the
-encoder's threads on a small machine they burnt a core and made rendering several times slower.
-Not OMP_NUM_THREADS: torch on a CPU takes its default thread count from it. An operator's own
-values win."""
+_CHILD_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
+"""Read by the child's numpy and OpenCV when they are imported: a render runs on one thread and
+leaves the other cores to the encoder. OpenBLAS's idle threads busy-wait: next to the encoder's
+threads on a small machine they burnt a core and made rendering several times slower. OpenCV
+splitting a frame's resize across threads doubled that resize's CPU time (at 720p, 0.4 ms of
+wall time a frame became 0.8 ms of CPU), taken from the encoder. Not OMP_NUM_THREADS: torch on
+a CPU takes its default thread count from it. An operator's own values win."""
 
 
 class EngineProcessDied(Exception):
