@@ -27,8 +27,9 @@ from kinema.engines.preview.scene import Camera, Scene
 from kinema.engines.preview.weather import WeatherLayers
 
 INTERNAL_PIXELS = (110_000, 220_000)
-"""Pixel budget of the internal render (the output is an upscale of it): the low end for
-480p, growing with the output up to the high end, so 1080p is not upscaled more than ~3×."""
+"""Pixel budget of the internal render (the output is an upscale of it): a quarter of the output
+(half each way) within these bounds, so 480p and 720p render at half size and 1080p, capped,
+is upscaled about 3×."""
 DRAFT_PIXELS = 40_000
 _HALF_FACTORS = (1.8, 2.2)
 """Upscale factors close enough to 2 to render at exactly half the output size instead."""
@@ -42,9 +43,13 @@ Plane = np.ndarray[Any, np.dtype[np.uint8]]
 
 def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
     """The internal render size for an output size: the output itself when it is small, and
-    exactly half of it when the budget is close to that (every 480p size)."""
+    exactly half of it when the budget is close to that (every 480p and 720p size).
+
+    At 720p half size is 2.1× the pixels of the ~3× upscale it replaced, yet 10-20% less CPU a
+    clip: the fixed-tap doubling costs far less than OpenCV's bicubic to 1280×720, which was
+    the largest single cost of a frame, and the picture is sharper."""
     low, high = INTERNAL_PIXELS
-    budget = DRAFT_PIXELS if draft else min(high, max(low, width * height // 10))
+    budget = DRAFT_PIXELS if draft else min(high, max(low, width * height // 4))
     factor = max(1.0, math.sqrt(width * height / budget))
     if _HALF_FACTORS[0] <= factor <= _HALF_FACTORS[1] and width % 2 == 0 and height % 2 == 0:
         # Half size is the I420 chroma size: colour goes straight into the frame and luma is
