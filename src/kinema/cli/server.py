@@ -28,6 +28,7 @@ def serve(
     """Run the HTTP API and its workers (the embedded default needs nothing else)."""
     import uvicorn
 
+    from kinema.api import access_log
     from kinema.api.app import build_services, create_app
     from kinema.api.limits import server_limits
     from kinema.webhooks.dispatcher import Dispatcher
@@ -57,6 +58,7 @@ def serve(
         create_app(settings, services), host=host, port=port, log_level="info",
         timeout_graceful_shutdown=5, **server_limits(settings),
     )  # fmt: skip
+    access_log.install()  # after uvicorn's own logging set-up: download signatures stay out
     # uvicorn re-raises the signal that stopped it once it has shut down; with our own
     # handlers in place that lands here harmlessly, and the workers are stopped below.
     for signum in (signal.SIGTERM, signal.SIGINT):
