@@ -34,14 +34,19 @@ log = logging.getLogger(__name__)
 _PROGRESS_EVERY_SECONDS = 0.2
 
 
-def child_main(conn: Connection) -> None:
-    """Entry point of the child: answer Generate events until the pipe closes."""
+def child_main(conn: Connection, warm_preview: bool = True) -> None:
+    """Entry point of the child: answer Generate events until the pipe closes.
+
+    ``warm_preview``: whether to get the preview engine ready before the first task, which is
+    worth it only where the worker claims preview models (not on a diffusers-only GPU host).
+    """
     engines = _Engines()
     screens = _Screens()
     conn.send(Ready())
     # The embedded default's engine gets ready before the first task arrives (it waits in the
     # pipe meanwhile): a task should not pay for loading its compiled kernels.
-    _warm_up(engines)
+    if warm_preview:
+        _warm_up(engines)
     while True:
         try:
             event = conn.recv()

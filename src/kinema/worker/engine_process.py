@@ -30,9 +30,11 @@ class EngineProcessDied(Exception):
 class EngineProcess:
     """One engine child, started with the ``spawn`` context (never a fork of the worker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, warm_preview: bool = True) -> None:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self._warm_preview = warm_preview
+        """Passed to the child: get the preview engine ready before the first task."""
 
     @property
     def pid(self) -> int | None:
@@ -43,7 +45,7 @@ class EngineProcess:
             os.environ.setdefault(name, value)  # a spawned child inherits the environment
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        process = context.Process(target=child_main, args=(child,), daemon=True,
+        process = context.Process(target=child_main, args=(child, self._warm_preview), daemon=True,
                                   name="kinema-engine")  # fmt: skip
         process.start()
         child.close()

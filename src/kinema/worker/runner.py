@@ -53,6 +53,14 @@ class _Running:
     """Set once a cancel was sent to the engine: kill it if it has not stopped by then."""
 
 
+def serves_preview(catalog: Catalog, models: tuple[str, ...]) -> bool:
+    """Whether a worker claiming ``models`` (every model of the catalog when none are named)
+    may get a task for the preview engine."""
+    claimed = {catalog.canonical(name) for name in models}
+    return any(model.engine == "preview" and (not models or model.id in claimed)
+               for model in catalog.models)  # fmt: skip
+
+
 class Worker:
     """Claims and runs tasks until ``stop`` is set."""
 
@@ -77,7 +85,7 @@ class Worker:
         self.stop = threading.Event()
         self.ready = threading.Event()
         """Set once the engine child has started and the worker takes tasks."""
-        self.engine = EngineProcess()
+        self.engine = EngineProcess(warm_preview=serves_preview(self.catalog, models))
         self.staging = settings.data_dir / "staging"
         self.parent_pid = parent_pid
 
