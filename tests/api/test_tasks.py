@@ -108,3 +108,22 @@ def test_queue_limit_is_429_quota_exceeded(tmp_path: object) -> None:
     assert refused.json()["error"]["code"] == "QuotaExceeded"
     assert gpt.json()["error"]["code"] == "quota_exceeded"
     assert refused.headers["Retry-After"].isdigit()
+
+
+def test_a_refused_submission_leaves_no_fetched_input_behind(tmp_path: object) -> None:
+    """The inputs are fetched and stored before the task row; when the row is refused (here
+    the queue limit) no task will ever read them, so they are deleted."""
+    from pathlib import Path
+
+    from tests.support import png_data_uri, start_service
+
+    body = {"image": png_data_uri(64, 64, seed=1), "resolution": "480p", "duration": 2}
+    path = "/api/v3/doubao/seedance-1-0-lite-i2v-250428/image-to-video"
+    with start_service(Path(str(tmp_path)), workers=0, max_queued_per_account=1) as live:
+        with live.client(live.new_key()) as client:
+            kept = client.post(path, json=body)
+            refused = client.post(path, json=body)
+        inputs = live.settings.artifacts_dir / "inputs"
+        stored = sorted(p.name for p in inputs.iterdir())
+    assert kept.status_code == 200 and refused.status_code == 429, refused.text
+    assert stored == [kept.json()["data"]["id"]]

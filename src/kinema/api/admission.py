@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from starlette.concurrency import run_in_threadpool
 
 from kinema.api.deps import Caller, Services
-from kinema.artifacts.base import input_key
+from kinema.artifacts.base import input_key, inputs_prefix
 from kinema.domain.catalog import closest_ratio
 from kinema.domain.errors import ContentPolicyViolation, InputImageSensitive, InvalidParameter
 from kinema.domain.pricing import video_seconds
@@ -78,14 +78,27 @@ async def admit(
         video_seconds=video_seconds(request),
     )
     settings = services.settings
-    task, _created = await run_in_threadpool(
-        store.create_task,
-        new,
-        settings.max_queued_per_account,
-        settings.default_max_running,
-        settings.running_limit == "reject",
-    )
+    try:
+        task, created = await run_in_threadpool(
+            store.create_task,
+            new,
+            settings.max_queued_per_account,
+            settings.default_max_running,
+            settings.running_limit == "reject",
+        )
+    except BaseException:
+        # Refused (a queue or running limit, the balance): no task will ever read the inputs.
+        await _forget_inputs(services, task_id, request)
+        raise
+    if not created:  # a concurrent submission with the same Idempotency-Key was stored first
+        await _forget_inputs(services, task_id, request)
     return task
+
+
+async def _forget_inputs(services: Services, task_id: str, request: GenerationRequest) -> None:
+    """Delete the inputs fetched for ``task_id`` when no task of that id was stored."""
+    if request.media:
+        await run_in_threadpool(services.artifacts.delete_prefix, inputs_prefix(task_id))
 
 
 async def _screen_prompt(services: Services, account_id: str, request: GenerationRequest) -> None:

@@ -17,12 +17,17 @@ def output_key(task_id: str, attempt: int, name: str) -> str:
 
 def input_key(task_id: str, name: str) -> str:
     """The key of a fetched, checked input file of a task."""
-    return f"inputs/{task_id}/{name}"
+    return f"{inputs_prefix(task_id)}{name}"
+
+
+def inputs_prefix(task_id: str) -> str:
+    """The key prefix of every input file of a task."""
+    return f"inputs/{task_id}/"
 
 
 def task_prefixes(task_id: str) -> tuple[str, ...]:
     """Every key prefix under which a task's files may be."""
-    return (f"outputs/{task_id}/", f"inputs/{task_id}/")
+    return (f"outputs/{task_id}/", inputs_prefix(task_id))
 
 
 class ArtifactStore(Protocol):
