@@ -167,3 +167,16 @@ def test_add_wave_reads_a_wrapping_32_bit_accumulator(step: int, start: int) -> 
     shaped = np.zeros(clock.size, dtype=np.float32)
     kernels.add_wave(shaped, sine, step, start, 1.0, envelope)
     assert np.abs(shaped - envelope * exact).max() < 2e-6
+
+
+def test_a_glow_adds_the_outer_product_of_its_profiles() -> None:
+    """add_outer against numpy's (h, w, 3) product, in a window touching the canvas's edge."""
+    rng = np.random.default_rng(11)
+    canvas = rng.uniform(0, 1, (40, 60, 3)).astype(np.float32)
+    rows = rng.uniform(0, 1, 15).astype(np.float32)
+    columns = rng.uniform(0, 1, 25).astype(np.float32)
+    colour = np.array([1.0, 0.5, 0.25], dtype=np.float32)
+    expected = canvas.copy()
+    expected[25:40, 35:60] += rows[:, None, None] * columns[None, :, None] * colour
+    kernels.add_outer(canvas, 25, 35, rows, columns, colour)
+    np.testing.assert_allclose(canvas, expected, atol=1e-6)

@@ -245,12 +245,20 @@ def lay_over_sheets(
 @_compiled
 def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: Any) -> None:
     """canvas[y0 + i, x0 + j, :] += rows[i] × columns[j] × colour: a separable light (a glow)
-    added to an (h, w, 3) canvas in one pass, without the (h, w, 3) product numpy would make."""
+    added to an (h, w, 3) canvas in one pass, without the (h, w, 3) product numpy would make.
+
+    The tinted column profile is laid out like a canvas row (r, g, b, r, g, b, …), so each row
+    of the light is one contiguous, vectorised multiply-add."""
+    n = columns.shape[0]
+    tinted = np.empty(3 * n, dtype=np.float32)
+    for j in range(n):
+        for ch in range(3):
+            tinted[3 * j + ch] = columns[j] * colour[ch]
     for i in range(rows.shape[0]):
-        for j in range(columns.shape[0]):
-            weight = rows[i] * columns[j]
-            for ch in range(3):
-                canvas[y0 + i, x0 + j, ch] += weight * colour[ch]
+        target = canvas[y0 + i].reshape(-1)[3 * x0 : 3 * (x0 + n)]
+        weight = np.float32(rows[i])
+        for k in range(3 * n):
+            target[k] += weight * tinted[k]
 
 
 @_compiled
