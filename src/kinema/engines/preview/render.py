@@ -1,11 +1,13 @@
 """Frame renderers: text-to-video (a painted world under a moving camera) and image-to-video.
 
 Both render frame ``index`` as a pure function of the index, at a low internal resolution
-where that is enough (soft skies, glows) and upscale with OpenCV, which keeps even 1080p far
-faster than real time on two cores. Text-to-video converts to the encoder's I420 at that low
-resolution and upscales the planes (full-size luma, half-size chroma): half the pixels of an
-RGB upscale, and no full-size colour conversion. The user's own images are never resampled
-through that low resolution: image-to-video warps them at full size, in RGB.
+where that is enough (soft skies, glows) and upscale, which keeps even 1080p far faster than
+real time on two cores. Text-to-video converts to the encoder's I420 at that low resolution
+and upscales the planes (full-size luma, half-size chroma): half the pixels of an RGB upscale,
+and no full-size colour conversion. At 480p and 720p the internal picture is exactly half the
+output, so a compiled fixed-tap kernel doubles the luma and the chroma needs no resampling;
+1080p goes through OpenCV. The user's own images are never resampled through that low
+resolution: image-to-video warps them at full size, in RGB.
 """
 
 from __future__ import annotations
