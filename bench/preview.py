@@ -72,7 +72,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,6 +212,21 @@ class SceneRow:
     floor: Timing
 
 
+Measure = Callable[[RenderSpec, Path, str, int], Timing]
+
+
+def best_of(
+    args: argparse.Namespace, spec: RenderSpec, folder: Path, measures: Sequence[Measure]
+) -> list[Timing]:
+    """The fastest of ``--repeat`` runs of each measure, the runs interleaved so that all of
+    them see the same machine load."""
+    runs: list[list[Timing]] = [[] for _ in measures]
+    for _ in range(args.repeat):
+        for measure, timings in zip(measures, runs, strict=True):
+            timings.append(measure(spec, folder, args.preset, args.threads))
+    return [min(timings, key=lambda t: t.wall) for timings in runs]
+
+
 def measure_scenes(args: argparse.Namespace) -> list[SceneRow]:
     rows = []
     width, height = SIZES[SCENE_SIZE]
@@ -220,12 +235,7 @@ def measure_scenes(args: argparse.Namespace) -> list[SceneRow]:
         for scene, prompt in SCENE_PROMPTS.items():
             spec = spec_for(width, height, SCENE_FRAMES, prompt)
             time_pipeline(spec, folder, args.preset, args.threads)  # this scene's first use
-            pipeline, alone, floor = [], [], []
-            for _ in range(args.repeat):
-                pipeline.append(time_pipeline(spec, folder, args.preset, args.threads))
-                alone.append(time_encoder_alone(spec, folder, args.preset, args.threads))
-                floor.append(time_floor(spec, folder, args.preset, args.threads))
-            best = [min(runs, key=lambda t: t.wall) for runs in (pipeline, alone, floor)]
+            best = best_of(args, spec, folder, (time_pipeline, time_encoder_alone, time_floor))
             rows.append(SceneRow(scene, prompt, *best))
             print(f"  measured {scene}", file=sys.stderr, flush=True)
     return rows
@@ -255,11 +265,7 @@ def measure_media(args: argparse.Namespace) -> list[Row]:
         for size, (width, height) in SIZES.items():
             for seconds, frames in LENGTHS.items():
                 spec = spec_for(width, height, frames, args.prompt)
-                pipeline, floor = [], []
-                for _ in range(args.repeat):  # interleaved: both see the same machine load
-                    pipeline.append(time_pipeline(spec, folder, args.preset, args.threads))
-                    floor.append(time_floor(spec, folder, args.preset, args.threads))
-                best = (min(pipeline, key=lambda t: t.wall), min(floor, key=lambda t: t.wall))
+                best = best_of(args, spec, folder, (time_pipeline, time_floor))
                 rows.append(Row(size, seconds, frames, *best))
                 print(f"  measured {size} {seconds} s", file=sys.stderr, flush=True)
     return rows

@@ -13,10 +13,10 @@ from kinema.engines.preview.particles import (
     _CUTOFF,
     EVERYWHERE,
     Particles,
-    Splatter,
     Swarm,
     place,
     spawn,
+    splat,
 )
 
 Planes = np.ndarray[Any, np.dtype[np.float32]]
@@ -59,17 +59,16 @@ def test_stamped_elements_match_the_plain_sum(
     swarm = Swarm(40, ((1.0, 0.4, 0.1), (0.2, 0.6, 1.0)), size, (0.3, 1.0), (0.1, 0.05),
                   EVERYWHERE, additive=additive, stretch=1.8, solid=solid)  # fmt: skip
     particles = spawn(swarm, np.random.default_rng(7), (2 * W, 2 * H), (W, H))
-    splatter = Splatter(W, H)
     for seconds in (0.0, 0.7, 3.1):
         x, y, level = place(particles, seconds)
         sx, sy = x - W / 2, y - H / 2  # the view's origin in the middle of the world
         stamped = picture()
-        splatter.draw(stamped, particles, sx, sy, 1.0, level)
+        splat(stamped, particles, sx, sy, 1.0, level)
         assert np.abs(stamped - picture()).max() > 0.05  # something was drawn
         np.testing.assert_allclose(stamped, dense(picture(), particles, sx, sy, level), atol=2e-5)
     # Twice in a row draws the same: no state is left behind between draws.
     again = picture()
-    splatter.draw(again, particles, sx, sy, 1.0, level)
+    splat(again, particles, sx, sy, 1.0, level)
     assert np.array_equal(again, stamped)
 
 
@@ -79,7 +78,7 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     colour = np.array([0.9, 0.95, 1.0], dtype=np.float32)
     dx, dy = np.array([13.3, -201.75]), np.array([-0.4, 57.5])
     drawn = picture(1)
-    kernels.lay_over_sheets(drawn, np.tile(sheets, (1, 2, 2)), dx, dy, colour, 0.8, 1.0)
+    kernels.lay_over_sheets(drawn, np.tile(sheets, (1, 2, 2)), dx, dy, colour, 0.8)
     cover = np.zeros((H, W), dtype=np.float32)
     for sheet, x, y in zip(sheets, dx, dy, strict=True):
         matrix = np.array([[1.0, 0.0, x % W], [0.0, 1.0, y % H]])

@@ -193,12 +193,10 @@ def add_sheets(planes: Any, sheets: Any, xs: Any, ys: Any, colour: Any, level: f
 
 
 @_compiled
-def lay_over_sheets(
-    planes: Any, sheets: Any, dx: Any, dy: Any, colour: Any, level: float, limit: float
-) -> None:
+def lay_over_sheets(planes: Any, sheets: Any, dx: Any, dy: Any, colour: Any, level: float) -> None:
     """Lay seamless sheets, each slid by (dx[k], dy[k]) pixels with bilinear sub-pixel
     precision and wrapping at the edges, over the (3, h, w) picture in ``colour``:
-    planes = planes × (1 - cover) + colour × cover, cover = min(Σ sheets, limit) × level.
+    planes = planes × (1 - cover) + colour × cover, cover = min(Σ sheets, 1) × level.
 
     Like ``add_sheets``, each sheet is given tiled 2 × 2, (2h, 2w): any slide, wrapped, is then
     a plain window of it, and a sub-pixel slide blends four neighbours with the same weights
@@ -218,7 +216,7 @@ def lay_over_sheets(
         weights[k, 0], weights[k, 1] = (one - tx) * (one - ty), tx * (one - ty)
         weights[k, 2], weights[k, 3] = (one - tx) * ty, tx * ty
     cover = np.empty(w, dtype=np.float32)
-    most, scale = np.float32(limit), np.float32(level)
+    scale = np.float32(level)
     red_ink, green_ink, blue_ink = (
         np.float32(colour[0]),
         np.float32(colour[1]),
@@ -235,7 +233,7 @@ def lay_over_sheets(
                 cover[c] += w00 * top[c] + w01 * top[c + 1] + w10 * bottom[c] + w11 * bottom[c + 1]
         red, green, blue = planes[0, r], planes[1, r], planes[2, r]
         for c in range(w):
-            amount = min(cover[c], most) * scale
+            amount = min(cover[c], one) * scale
             keep = one - amount
             red[c] = red[c] * keep + red_ink * amount
             green[c] = green[c] * keep + green_ink * amount
@@ -359,17 +357,27 @@ def _byte(value: Any) -> Any:
 
 
 @_compiled
+def _shade_row(view: Any, shade: Any, r: int, luma: Any, blue: Any, red: Any) -> None:
+    """Row ``r`` of (3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w): its Y unrounded
+    into the float row ``luma``, its Cb and Cr rounded and saturated into the uint8 rows."""
+    shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
+    for c in range(reds.shape[0]):
+        s = shades[c]
+        luma[c], u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
+        blue[c], red[c] = _byte(u), _byte(v)
+
+
+@_compiled
 def shade_to_yuv(view: Any, shade: Any, luma: Any, blue: Any, red: Any) -> None:
     """(3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w), to (h, w) uint8 Y, Cb and Cr
     planes, rounded and saturated, as the encoder's I420 holds them."""
     _, h, w = view.shape
+    row = np.empty(w, dtype=np.float32)
     for r in range(h):
-        shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
-        ys, us, vs = luma[r], blue[r], red[r]
+        _shade_row(view, shade, r, row, blue[r], red[r])
+        ys = luma[r]
         for c in range(w):
-            s = shades[c]
-            y, u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
-            ys[c], us[c], vs[c] = _byte(y), _byte(u), _byte(v)
+            ys[c] = _byte(row[c])
 
 
 def _cubic_weights(t: float) -> Any:
@@ -400,12 +408,7 @@ def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red
     _, h, w = view.shape
     luma = np.empty((h, w), dtype=np.float32)
     for r in range(h):
-        shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
-        ys, us, vs = luma[r], blue[r], red[r]
-        for c in range(w):
-            s = shades[c]
-            y, u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
-            ys[c], us[c], vs[c] = y, _byte(u), _byte(v)
+        _shade_row(view, shade, r, luma[r], blue[r], red[r])
     row = np.empty(w, dtype=np.float32)
     padded = np.empty(w + 4, dtype=np.float32)
     for r in range(h):

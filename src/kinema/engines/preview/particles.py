@@ -2,7 +2,7 @@
 prompt names (a kite, boats, fish, balloons, a walking figure), as swarms of soft shapes.
 
 Each element is an axis-aligned Gaussian ellipse: a row profile times a column profile, stamped
-by a compiled kernel into the pixels it reaches (see ``Splatter``). Profiles are cut to zero
+by a compiled kernel into the pixels it reaches (see ``splat``). Profiles are cut to zero
 beyond ~3.3 sigma, so pixels far from every element receive exactly nothing: with a fixed
 camera the background there stays bit-for-bit still.
 
@@ -259,29 +259,20 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
     )  # fmt: skip
 
 
-class Splatter:
-    """Draws swarms into (3, h, w) float planes of one size.
+def splat(
+    planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
+) -> None:
+    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into (3, h, w)
+    ``planes``.
 
     Every element, from a one-pixel star to a cloud half the frame wide, is *stamped* by a
     compiled kernel (``kernels.stamp``) that visits only the pixels the element reaches: its
     row profile times its column profile. (Large soft shapes were once a matrix product over
     the rectangle they reach; the kernel is now faster even for clouds.)
     """
-
-    def __init__(self, width: int, height: int) -> None:
-        self._size = (width, height)
-
-    def draw(
-        self, planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
-    ) -> None:
-        """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into ``planes``."""
-        _, h, w = planes.shape
-        if (w, h) != self._size:
-            raise ValueError(f"expected (3, {self._size[1]}, {self._size[0]}) planes")
-        ry = np.maximum(p.radius * np.float32(scale), np.float32(0.35))
-        rx = np.maximum(p.radius * np.float32(p.stretch * scale), np.float32(0.35))
-        reach = _SOLID_REACH if p.solid else _SOFT_REACH
-        kernels.stamp(planes, sx.astype(np.float32, copy=False),
-                      sy.astype(np.float32, copy=False), rx, ry, p.colour,
-                      level.astype(np.float32, copy=False), p.additive, p.solid, reach,
-                      _CUTOFF)  # fmt: skip
+    ry = np.maximum(p.radius * np.float32(scale), np.float32(0.35))
+    rx = np.maximum(p.radius * np.float32(p.stretch * scale), np.float32(0.35))
+    reach = _SOLID_REACH if p.solid else _SOFT_REACH
+    kernels.stamp(planes, sx.astype(np.float32, copy=False), sy.astype(np.float32, copy=False),
+                  rx, ry, p.colour, level.astype(np.float32, copy=False), p.additive, p.solid,
+                  reach, _CUTOFF)  # fmt: skip

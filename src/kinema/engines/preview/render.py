@@ -23,7 +23,7 @@ import numpy as np
 from kinema.engines.base import Frame, I420Frame, RenderSpec
 from kinema.engines.preview import kernels
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
-from kinema.engines.preview.particles import Splatter, overlay_swarms, place, spawn, swarms_for
+from kinema.engines.preview.particles import overlay_swarms, place, spawn, splat, swarms_for
 from kinema.engines.preview.references import ReferenceCards
 from kinema.engines.preview.scene import Camera, Scene
 from kinema.engines.preview.weather import WeatherLayers
@@ -121,7 +121,6 @@ class TextToVideo:
             swarms = [replace(s, count=max(1, s.count // 2)) for s in swarms]
         world, view = (world_w, world_h), (self._iw, self._ih)
         self._particles = [spawn(s, rng, world, view) for s in swarms]
-        self._splatter = Splatter(self._iw, self._ih)
         self._vignette = _vignette(self._iw, self._ih)
         self._view: FloatImage = np.empty((3, self._ih, self._iw), dtype=np.float32)
         small = (self._ih, self._iw)
@@ -155,7 +154,7 @@ class TextToVideo:
             x, y, level = place(particles, seconds)
             sx = zoom * (x - centre[0]) + self._iw / 2
             sy = zoom * (y - centre[1]) + self._ih / 2
-            self._splatter.draw(view, particles, sx, sy, zoom, level)
+            splat(view, particles, sx, sy, zoom, level)
         if self._weather.any:
             self._weather.apply(view, seconds)
         frame = _to_i420(view, self._vignette, self._small, *self._out)
@@ -203,7 +202,6 @@ class ImageToVideo:
         self._particles = [
             spawn(s, rng, (self._iw, self._ih), (self._iw, self._ih)) for s in overlay_swarms(scene)
         ]
-        self._splatter = Splatter(self._iw, self._ih)
         self._unshaded: FloatImage = np.ones((self._ih, self._iw), dtype=np.float32)
         # Falling rain or snow over the picture; fog and lightning would wash the user's image.
         self._weather = WeatherLayers(replace(scene, lightning=()), self._iw, self._ih,
@@ -262,7 +260,7 @@ class ImageToVideo:
         layer: FloatImage = np.zeros((3, self._ih, self._iw), dtype=np.float32)
         for particles in self._particles:
             x, y, level = place(particles, seconds)
-            self._splatter.draw(layer, particles, x, y, 1.0, level * np.float32(envelope))
+            splat(layer, particles, x, y, 1.0, level * np.float32(envelope))
         if self._weather.falls:
             self._weather.apply(layer, seconds, envelope)
         light = _to_frame(layer, self._unshaded, self._spec.width, self._spec.height)

@@ -102,10 +102,10 @@ class WeatherLayers:
                            + layer.sway * math.sin(2 * math.pi * 0.25 * seconds)
                            for layer in self._layers])  # fmt: skip
             dy = np.array([layer.velocity[1] * seconds for layer in self._layers])
-            kernels.lay_over_sheets(planes, self._sheets, dx, dy, self._colour, level, 1.0)
+            kernels.lay_over_sheets(planes, self._sheets, dx, dy, self._colour, level)
         if self._fog is not None:
             kernels.lay_over_sheets(planes, self._fog, np.array([self._fog_speed * seconds]),
-                                    np.zeros(1), self._colour, level, 1.0)  # fmt: skip
+                                    np.zeros(1), self._colour, level)  # fmt: skip
         flash = self.flash(seconds) * level
         if flash > 0.003:
             planes *= np.float32(1 + 0.8 * flash)
