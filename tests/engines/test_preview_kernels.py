@@ -105,15 +105,19 @@ def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets(count: int) ->
     np.testing.assert_allclose(drawn, picture(2) + colour[:, None, None] * 0.5 * cover, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("zoom", "cx"), [(1.0, 81.3), (1.13, 81.3), (0.91, 81.3), (1.0, 30.6)])
-def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float) -> None:
+@pytest.mark.parametrize(
+    ("zoom", "cx", "cy"),
+    [(1.0, 81.3, 44.6), (1.13, 81.3, 44.6), (0.91, 81.3, 44.6), (1.0, 30.6, 44.6),
+     (1.0, 81.3, 32.0)],  # fmt: skip
+)
+def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: float) -> None:
     """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees,
-    also where the view runs past the world's edge (held there)."""
+    also where the view runs past the world's edge (held there), and for a level pan (view
+    rows on world rows: the kernel's two-tap path)."""
     world = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
     world = np.ascontiguousarray(world)
     view_w, view_h = 120, 64
     view = np.empty((3, view_h, view_w), dtype=np.float32)
-    cy = 44.6
     kernels.look_at(world, view, zoom, cx, cy)
     matrix = np.array([[zoom, 0.0, view_w / 2 - zoom * cx], [0.0, zoom, view_h / 2 - zoom * cy]])
     for plane, seen in zip(world, view, strict=True):

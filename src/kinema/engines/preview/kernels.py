@@ -302,6 +302,12 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
                 out = view[ch, r]
                 # float32 weights: float64 ones would turn the whole loop to float64.
                 a, b = np.float32((1 - t) * (1 - down)), np.float32(t * (1 - down))
+                if down == 0.0:
+                    # A level pan (the view's rows fall on world rows): two taps, not four,
+                    # and the same sums, since the lower row's weights are zero.
+                    for c in range(w):
+                        out[c] = a * upper[c] + b * upper[c + 1]
+                    continue
                 c_, d = np.float32((1 - t) * down), np.float32(t * down)
                 for c in range(w):
                     out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
