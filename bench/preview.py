@@ -11,14 +11,15 @@ What it measures
        (``--preset``, crf, threads) and the same sound track, also made beforehand: encoding
        that track (AAC) is the encoder's work, making it is the engine's. (Until this version
        the floor was fed RGB frames, converted as it went, and a plain tone, which AAC encodes
-       far faster than an ambience.) Each figure is the best
-       of ``--repeat`` runs (the machine is shared: the best run is the least disturbed one).
+       far faster than an ambience.) Each figure is ``--repeat`` runs, the pipeline's and the
+       floor's interleaved (see "How to read it" for the two ratios made of them).
     2. Scenes. The 480p 5 s clip again for one prompt per scene of the vocabulary (sky, sea,
        city, space, forest, fire, room, rain, snow, abstract; each with camera language), since
        what x264 costs depends on the picture: the pipeline and the floor as above, and between
        them the encoder alone on that scene (its frames rendered and its track made before the
-       clock starts). That splits each scene's ratio into what encoding its pictures costs over
-       the pattern's, and what the engine adds on top. ``--skip-scenes`` leaves it out.
+       clock starts). That splits each scene's ratio (median of pairs) into what encoding its
+       pictures costs over the pattern's, and what the engine adds on top. ``--skip-scenes``
+       leaves it out.
     3. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
        a 1080p clip, 5 s against 12 s, next to the same process's memory before rendering: if
        frames are streamed to the encoder (never a whole clip in memory), the two peaks match.
@@ -36,7 +37,12 @@ How to read it
     over the same run (on 2 cores the encoder alone keeps both busy, so every CPU second the
     engine spends shows in the wall time). ``ratio`` is the pipeline's seconds over the floor's:
     1.00 means rendering costs nothing over encoding (the encoder thread and the render overlap
-    perfectly); the target is at most 1.3. x264 is the floor on purpose — no preview engine can
+    perfectly); the target is at most 1.3. It is given two ways, because the machine is shared
+    and its speed drifts by a third from one second to the next. *Best*: the fastest pipeline
+    run over the fastest floor run (each the least disturbed of its kind, though perhaps not
+    disturbed alike). *Median of pairs*: each pipeline run over the floor run made just before
+    it, so a slow spell slows both; the median of those, with its quartiles, is the steadier
+    figure from one invocation to the next. x264 is the floor on purpose — no preview engine can
     beat the encoder its videos must go through — so the ratio says what the engine costs, and
     absolute figures say what this machine can do (on 2 cores, ``ultrafast``: about 270 fps at
     480p and 90-150 fps at 1080p). The HTTP targets (5 s 480p under 1 s, 5 s 1080p under 6 s,
@@ -122,12 +128,32 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """Every run of one measure, in the order they were made (interleaved with the others')."""
+
+    timings: tuple[Timing, ...]
+
+    @property
+    def best(self) -> Timing:
+        return min(self.timings, key=lambda t: t.wall)
+
+    def ratios(self, other: Runs) -> list[float]:
+        """Run k's wall time over ``other``'s run k: measured side by side, so a slow spell of
+        the machine slows both."""
+        return [a.wall / b.wall for a, b in zip(self.timings, other.timings, strict=True)]
+
+    def paired_ratio(self, other: Runs) -> float:
+        """The median of :meth:`ratios`."""
+        return statistics.median(self.ratios(other))
+
+
+@dataclass(frozen=True)
 class Row:
     size: str
     seconds_of_video: int
     frames: int
-    pipeline: Timing
-    floor: Timing
+    pipeline: Runs
+    floor: Runs
 
 
 def _cpu_seconds() -> float:
@@ -207,24 +233,24 @@ def time_encoder_alone(spec: RenderSpec, folder: Path, preset: str, threads: int
 class SceneRow:
     scene: str
     prompt: str
-    pipeline: Timing
-    alone: Timing
-    floor: Timing
+    pipeline: Runs
+    alone: Runs
+    floor: Runs
 
 
 Measure = Callable[[RenderSpec, Path, str, int], Timing]
 
 
-def best_of(
+def interleaved(
     args: argparse.Namespace, spec: RenderSpec, folder: Path, measures: Sequence[Measure]
-) -> list[Timing]:
-    """The fastest of ``--repeat`` runs of each measure, the runs interleaved so that all of
+) -> list[Runs]:
+    """``--repeat`` runs of each measure, interleaved (one of each, then again) so that all of
     them see the same machine load."""
     runs: list[list[Timing]] = [[] for _ in measures]
     for _ in range(args.repeat):
         for measure, timings in zip(measures, runs, strict=True):
             timings.append(measure(spec, folder, args.preset, args.threads))
-    return [min(timings, key=lambda t: t.wall) for timings in runs]
+    return [Runs(tuple(timings)) for timings in runs]
 
 
 def measure_scenes(args: argparse.Namespace) -> list[SceneRow]:
@@ -235,23 +261,25 @@ def measure_scenes(args: argparse.Namespace) -> list[SceneRow]:
         for scene, prompt in SCENE_PROMPTS.items():
             spec = spec_for(width, height, SCENE_FRAMES, prompt)
             time_pipeline(spec, folder, args.preset, args.threads)  # this scene's first use
-            best = best_of(args, spec, folder, (time_pipeline, time_encoder_alone, time_floor))
-            rows.append(SceneRow(scene, prompt, *best))
+            runs = interleaved(args, spec, folder, (time_pipeline, time_encoder_alone, time_floor))
+            rows.append(SceneRow(scene, prompt, *runs))
             print(f"  measured {scene}", file=sys.stderr, flush=True)
     return rows
 
 
 def scene_table(rows: list[SceneRow]) -> list[str]:
     lines = [
-        "| scene | prompt | pipeline s | encoder alone s | floor s | ratio | encoder alone "
-        "/ floor | engine's share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scene | prompt | pipeline s | encoder alone s | floor s | ratio, best | ratio, median "
+        "of pairs | encoder alone / floor | engine's share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        ratio, alone = r.pipeline.wall / r.floor.wall, r.alone.wall / r.floor.wall
+        pipeline, alone, floor = r.pipeline.best, r.alone.best, r.floor.best
+        paired, alone_paired = r.pipeline.paired_ratio(r.floor), r.alone.paired_ratio(r.floor)
         lines.append(
-            f"| {r.scene} | {r.prompt} | {r.pipeline.wall:.3f} | {r.alone.wall:.3f} | "
-            f"{r.floor.wall:.3f} | {ratio:.2f} | {alone:.2f} | {ratio - alone:+.2f} |"
+            f"| {r.scene} | {r.prompt} | {pipeline.wall:.3f} | {alone.wall:.3f} | "
+            f"{floor.wall:.3f} | {pipeline.wall / floor.wall:.2f} | {paired:.2f} | "
+            f"{alone_paired:.2f} | {paired - alone_paired:+.2f} |"
         )
     return lines
 
@@ -265,8 +293,8 @@ def measure_media(args: argparse.Namespace) -> list[Row]:
         for size, (width, height) in SIZES.items():
             for seconds, frames in LENGTHS.items():
                 spec = spec_for(width, height, frames, args.prompt)
-                best = best_of(args, spec, folder, (time_pipeline, time_floor))
-                rows.append(Row(size, seconds, frames, *best))
+                runs = interleaved(args, spec, folder, (time_pipeline, time_floor))
+                rows.append(Row(size, seconds, frames, *runs))
                 print(f"  measured {size} {seconds} s", file=sys.stderr, flush=True)
     return rows
 
@@ -274,15 +302,17 @@ def measure_media(args: argparse.Namespace) -> list[Row]:
 def media_table(rows: list[Row]) -> list[str]:
     lines = [
         "| clip | frames | pipeline s | fps | × real time | CPU s | floor s | floor fps "
-        "| floor CPU s | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| floor CPU s | ratio, best | ratio, median of pairs (quartiles) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        p, f = r.pipeline, r.floor
+        p, f = r.pipeline.best, r.floor.best
+        low, _, high = statistics.quantiles(r.pipeline.ratios(r.floor), n=4)
         lines.append(
             f"| {r.size} {r.seconds_of_video} s | {r.frames} | {p.wall:.2f} | "
             f"{r.frames / p.wall:.0f} | {r.frames / FPS / p.wall:.1f} | {p.cpu:.2f} | "
-            f"{f.wall:.2f} | {r.frames / f.wall:.0f} | {f.cpu:.2f} | {p.wall / f.wall:.2f} |"
+            f"{f.wall:.2f} | {r.frames / f.wall:.0f} | {f.cpu:.2f} | {p.wall / f.wall:.2f} | "
+            f"{r.pipeline.paired_ratio(r.floor):.2f} ({low:.2f}-{high:.2f}) |"
         )
     return lines
 
@@ -454,12 +484,13 @@ def environment(args: argparse.Namespace) -> str:
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"Python {platform.python_version()}, PyAV {av.__version__}, {os.cpu_count()} CPUs "
             f"(load average {load}), preset {args.preset}, encoder threads {args.threads}, "
-            f"best of {args.repeat}")  # fmt: skip
+            f"{args.repeat} interleaved runs per figure")  # fmt: skip
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best is kept)")
+    parser.add_argument("--repeat", type=int, default=9,
+                        help="interleaved runs per figure (at least 2)")  # fmt: skip
     parser.add_argument("--preset", default="ultrafast", help="x264 preset (Kinema's default)")
     parser.add_argument("--threads", type=int, default=2, help="encoder threads (the child's)")
     parser.add_argument("--prompt", default=PROMPT)
@@ -468,7 +499,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-scenes", action="store_true", help="no per-scene 480p sweep")
     parser.add_argument("--http-runs", type=int, default=5)
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeat < 2:
+        parser.error("--repeat must be at least 2 (the paired ratio's quartiles need two runs)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
