@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -14,9 +15,9 @@ from kinema.engines.preview.particles import (
     EVERYWHERE,
     Particles,
     Swarm,
+    draw,
     place,
     spawn,
-    splat,
 )
 
 Planes = np.ndarray[Any, np.dtype[np.float32]]
@@ -50,26 +51,34 @@ def dense(planes: Planes, p: Particles, sx: Planes, sy: Planes, level: Planes) -
 @pytest.mark.parametrize("additive", [True, False])
 @pytest.mark.parametrize("solid", [True, False])
 @pytest.mark.parametrize("size", [(0.01, 0.03), (0.15, 0.3)])
-def test_stamped_elements_match_the_plain_sum(
-    additive: bool, solid: bool, size: tuple[float, float]
+@pytest.mark.parametrize("zoom", [1.0, 1.35])
+def test_drawn_elements_match_the_plain_sum(
+    additive: bool, solid: bool, size: tuple[float, float], zoom: float
 ) -> None:
-    """The stamping kernel draws what summing every element's full picture draws, for small
-    elements (stars, birds) and for large ones (clouds reaching across the frame). Elements
-    overlap each other and the frame's edges, and some are far off screen."""
+    """Drawing a swarm (placing, projecting and stamping in one kernel) draws what summing every
+    element's full picture draws, for small elements (stars, birds) and for large ones (clouds
+    reaching across the frame), through a camera at rest and zoomed in. Elements overlap each
+    other and the frame's edges, and some are far off screen."""
     swarm = Swarm(40, ((1.0, 0.4, 0.1), (0.2, 0.6, 1.0)), size, (0.3, 1.0), (0.1, 0.05),
                   EVERYWHERE, additive=additive, stretch=1.8, solid=solid)  # fmt: skip
     particles = spawn(swarm, np.random.default_rng(7), (2 * W, 2 * H), (W, H))
+    # The reference draws at screen positions and radii worked out here, in float64.
+    seen = replace(particles, radius=(particles.radius * zoom).astype(np.float32))
+    centre, gain = (W + 3.5, H - 2.25), 0.8
     for seconds in (0.0, 0.7, 3.1):
         x, y, level = place(particles, seconds)
-        sx, sy = x - W / 2, y - H / 2  # the view's origin in the middle of the world
-        stamped = picture()
-        splat(stamped, particles, sx, sy, 1.0, level)
-        assert np.abs(stamped - picture()).max() > 0.05  # something was drawn
-        np.testing.assert_allclose(stamped, dense(picture(), particles, sx, sy, level), atol=2e-5)
+        sx = (zoom * (x - centre[0]) + W / 2).astype(np.float32)
+        sy = (zoom * (y - centre[1]) + H / 2).astype(np.float32)
+        drawn = picture()
+        draw(drawn, particles, seconds, zoom=zoom, centre=centre, origin=(W / 2, H / 2),
+             gain=gain)  # fmt: skip
+        assert np.abs(drawn - picture()).max() > 0.05  # something was drawn
+        expected = dense(picture(), seen, sx, sy, level * np.float32(gain))
+        np.testing.assert_allclose(drawn, expected, atol=5e-5)
     # Twice in a row draws the same: no state is left behind between draws.
     again = picture()
-    splat(again, particles, sx, sy, 1.0, level)
-    assert np.array_equal(again, stamped)
+    draw(again, particles, seconds, zoom=zoom, centre=centre, origin=(W / 2, H / 2), gain=gain)
+    assert np.array_equal(again, drawn)
 
 
 def test_sheets_laid_over_match_a_wrapped_warp() -> None:
@@ -107,8 +116,13 @@ def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets(count: int) ->
 
 @pytest.mark.parametrize(
     ("zoom", "cx", "cy"),
-    [(1.0, 81.3, 44.6), (1.13, 81.3, 44.6), (0.91, 81.3, 44.6), (1.0, 30.6, 44.6),
-     (1.0, 81.3, 32.0)],  # fmt: skip
+    [
+        (1.0, 81.3, 44.6),
+        (1.13, 81.3, 44.6),
+        (0.91, 81.3, 44.6),
+        (1.0, 30.6, 44.6),
+        (1.0, 81.3, 32.0),
+    ],
 )
 def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: float) -> None:
     """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees,

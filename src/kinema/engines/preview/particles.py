@@ -259,20 +259,32 @@ def place(p: Particles, seconds: float) -> tuple[Array, Array, Array]:
     )  # fmt: skip
 
 
-def splat(
-    planes: FloatImage, p: Particles, sx: Array, sy: Array, scale: float, level: Array
+def draw(
+    planes: FloatImage,
+    p: Particles,
+    seconds: float,
+    *,
+    zoom: float = 1.0,
+    centre: tuple[float, float] = (0.0, 0.0),
+    origin: tuple[float, float] = (0.0, 0.0),
+    gain: float = 1.0,
 ) -> None:
-    """Draw elements centred at screen pixels (sx, sy), sizes × ``scale``, into (3, h, w)
-    ``planes``.
+    """Draw the elements as they are at time ``seconds`` into (3, h, w) ``planes``: world point
+    (x, y) at screen pixel ``zoom`` × ((x, y) - ``centre``) + ``origin``, sizes × ``zoom``, each
+    intensity × ``gain``.
 
     Every element, from a one-pixel star to a cloud half the frame wide, is *stamped* by a
     compiled kernel (``kernels.stamp``) that visits only the pixels the element reaches: its
     row profile times its column profile. (Large soft shapes were once a matrix product over
-    the rectangle they reach; the kernel is now faster even for clouds.)
+    the rectangle they reach; the kernel is now faster even for clouds.) Placing, projecting
+    and stamping are one compiled call (``kernels.draw_swarm``).
     """
-    ry = np.maximum(p.radius * np.float32(scale), np.float32(0.35))
-    rx = np.maximum(p.radius * np.float32(p.stretch * scale), np.float32(0.35))
+    # Every scalar as a Python float or bool: the kernel is compiled once per combination of
+    # argument types, and an int where a float usually is would compile it again mid-render.
+    swarm = (p.x, p.y, p.vx, p.vy, p.phase, float(p.wobble), p.wobble_hz, p.twinkle_hz, p.alpha,
+             tuple(float(v) for v in p.region), bool(p.solid), bool(p.fade), p.radius,
+             float(p.stretch), p.colour, bool(p.additive))  # fmt: skip
+    projection = (float(zoom), float(centre[0]), float(centre[1]), float(origin[0]),
+                  float(origin[1]))  # fmt: skip
     reach = _SOLID_REACH if p.solid else _SOFT_REACH
-    kernels.stamp(planes, sx.astype(np.float32, copy=False), sy.astype(np.float32, copy=False),
-                  rx, ry, p.colour, level.astype(np.float32, copy=False), p.additive, p.solid,
-                  reach, _CUTOFF)  # fmt: skip
+    kernels.draw_swarm(planes, swarm, float(seconds), projection, float(gain), reach, _CUTOFF)

@@ -23,7 +23,7 @@ import numpy as np
 from kinema.engines.base import Frame, I420Frame, RenderSpec
 from kinema.engines.preview import kernels
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
-from kinema.engines.preview.particles import overlay_swarms, place, spawn, splat, swarms_for
+from kinema.engines.preview.particles import draw, overlay_swarms, spawn, swarms_for
 from kinema.engines.preview.references import ReferenceCards
 from kinema.engines.preview.scene import Camera, Scene
 from kinema.engines.preview.weather import WeatherLayers
@@ -151,10 +151,8 @@ class TextToVideo:
             zoom, centre = self._camera_at(progress)
             kernels.look_at(self._world, view, zoom, *centre)
         for particles in self._particles:
-            x, y, level = place(particles, seconds)
-            sx = zoom * (x - centre[0]) + self._iw / 2
-            sy = zoom * (y - centre[1]) + self._ih / 2
-            splat(view, particles, sx, sy, zoom, level)
+            draw(view, particles, seconds, zoom=zoom, centre=centre,
+                 origin=(self._iw / 2, self._ih / 2))  # fmt: skip
         if self._weather.any:
             self._weather.apply(view, seconds)
         frame = _to_i420(view, self._vignette, self._small, *self._out)
@@ -259,8 +257,7 @@ class ImageToVideo:
             return
         layer: FloatImage = np.zeros((3, self._ih, self._iw), dtype=np.float32)
         for particles in self._particles:
-            x, y, level = place(particles, seconds)
-            splat(layer, particles, x, y, 1.0, level * np.float32(envelope))
+            draw(layer, particles, seconds, gain=envelope)
         if self._weather.falls:
             self._weather.apply(layer, seconds, envelope)
         light = _to_frame(layer, self._unshaded, self._spec.width, self._spec.height)
