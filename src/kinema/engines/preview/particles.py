@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,18 @@ class Particles:
     additive: bool
     fade: bool
     solid: bool
+
+    @cached_property
+    def kernel_arguments(self) -> tuple[Any, ...]:
+        """The swarm as ``kernels.draw_swarm`` takes it, built once rather than every frame.
+
+        Every scalar is a Python float or bool: the kernel is compiled once per combination of
+        argument types, and an int where a float usually is would compile it again mid-render.
+        """
+        return (self.x, self.y, self.vx, self.vy, self.phase, float(self.wobble), self.wobble_hz,
+                self.twinkle_hz, self.alpha, tuple(float(v) for v in self.region),
+                bool(self.solid), bool(self.fade), self.radius, float(self.stretch), self.colour,
+                bool(self.additive))  # fmt: skip
 
 
 def swarms_for(scene: Scene) -> list[Swarm]:
@@ -279,12 +292,8 @@ def draw(
     the rectangle they reach; the kernel is now faster even for clouds.) Placing, projecting
     and stamping are one compiled call (``kernels.draw_swarm``).
     """
-    # Every scalar as a Python float or bool: the kernel is compiled once per combination of
-    # argument types, and an int where a float usually is would compile it again mid-render.
-    swarm = (p.x, p.y, p.vx, p.vy, p.phase, float(p.wobble), p.wobble_hz, p.twinkle_hz, p.alpha,
-             tuple(float(v) for v in p.region), bool(p.solid), bool(p.fade), p.radius,
-             float(p.stretch), p.colour, bool(p.additive))  # fmt: skip
     projection = (float(zoom), float(centre[0]), float(centre[1]), float(origin[0]),
                   float(origin[1]))  # fmt: skip
     reach = _SOLID_REACH if p.solid else _SOFT_REACH
-    kernels.draw_swarm(planes, swarm, float(seconds), projection, float(gain), reach, _CUTOFF)
+    kernels.draw_swarm(planes, p.kernel_arguments, float(seconds), projection, float(gain), reach,
+                       _CUTOFF)  # fmt: skip
