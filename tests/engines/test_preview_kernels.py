@@ -197,3 +197,20 @@ def test_a_glow_adds_the_outer_product_of_its_profiles() -> None:
     expected[25:40, 35:60] += rows[:, None, None] * columns[None, :, None] * colour
     kernels.add_outer(canvas, 25, 35, rows, columns, colour)
     np.testing.assert_allclose(canvas, expected, atol=1e-6)
+
+
+def test_bursts_add_up_where_they_overlap_and_stop_at_the_end() -> None:
+    """``add_bursts`` is numpy's unbuffered ``add.at`` of every burst at its start and side."""
+    rng = np.random.default_rng(11)
+    samples, length = 500, 40
+    starts = np.array([0, 10, 30, 470, 490, 499])  # overlapping, and cut off at the end
+    sides = np.array([0, 0, 0, 1, 1, 0])
+    bursts = rng.standard_normal((starts.size, length)).astype(np.float32)
+    out = rng.standard_normal((2, samples)).astype(np.float32)
+    expected = out.copy()
+    at = starts[:, None] + np.arange(length)
+    inside = at < samples
+    np.add.at(expected, (np.broadcast_to(sides[:, None], at.shape)[inside], at[inside]),
+              bursts[inside])  # fmt: skip
+    kernels.add_bursts(out, sides, starts, bursts)
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)

@@ -539,6 +539,17 @@ def draw_swarm(
     stamp(planes, xs, ys, rx, ry, colour, levels, additive, solid, reach, cutoff)
 
 
+@_compiled
+def add_bursts(out: Any, sides: Any, starts: Any, bursts: Any) -> None:
+    """out[sides[i], starts[i] + n] += bursts[i, n] for every burst i, each cut off at the end
+    of ``out`` (2, samples); overlapping bursts add up."""
+    samples = out.shape[1]
+    for i in range(bursts.shape[0]):
+        row, start = out[sides[i]], starts[i]
+        for n in range(min(bursts.shape[1], samples - start)):
+            row[start + n] += bursts[i, n]
+
+
 WAVETABLE_BITS = 12
 """A wavetable holds one cycle in 2¹² steps, plus the first repeated at the end."""
 
