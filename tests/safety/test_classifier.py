@@ -16,6 +16,10 @@ from kinema.safety.classifier import INSTALL_HINT, MiniLmClassifier, classifier_
 from kinema.safety.policy import Blocklist
 from tests.support import LiveService, start_service
 
+if os.environ.get("KINEMA_REQUIRE_CLASSIFIER") == "1" and not classifier_installed():
+    # CI: a missing extra is a failure, not 16 quiet skips.
+    raise RuntimeError(f"KINEMA_REQUIRE_CLASSIFIER=1 but the classifier extra is not installed: "
+                       f"{INSTALL_HINT}")  # fmt: skip
 pytestmark = pytest.mark.skipif(
     not classifier_installed(), reason=f"the classifier extra is not installed: {INSTALL_HINT}"
 )
