@@ -40,7 +40,7 @@ How to read it
     perfectly); the target is at most 1.3. It is given two ways, because the machine is shared
     and its speed drifts by a third from one second to the next. *Best*: the fastest pipeline
     run over the fastest floor run (each the least disturbed of its kind, though perhaps not
-    disturbed alike). *Median of pairs*: each pipeline run over the floor run made just before
+    disturbed alike). *Median of pairs*: each pipeline run over the floor run made right after
     it, so a slow spell slows both; the median of those, with its quartiles, is the steadier
     figure from one invocation to the next. x264 is the floor on purpose — no preview engine can
     beat the encoder its videos must go through — so the ratio says what the engine costs, and
