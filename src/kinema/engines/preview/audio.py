@@ -120,6 +120,11 @@ def _fast_length(samples: int) -> int:
     return 2 * best
 
 
+def _fft_size(bins: int) -> int:
+    """The length of the real inverse FFT of a spectrum of ``bins`` bins (always even)."""
+    return 2 * (bins - 1)
+
+
 def _white_spectrum(rng: np.random.Generator, size: int) -> Spectrum:
     """The spectrum of ``size`` samples of stereo white noise, drawn directly: independent
     random complex values in every bin, so no forward transform is needed.
@@ -143,7 +148,7 @@ def _unit(gain: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
     size N sums bins 1 … N/2 - 1 twice over, so the noise's variance is Σ gain² / (3 N²).
     Being linear in ``gain``, noises scaled this way can also be summed before a single FFT.
     """
-    size = 2 * (gain.shape[0] - 1)
+    size = _fft_size(gain.shape[0])
     variance = float(np.sum(np.square(gain[1:-1], dtype=np.float64))) / (3.0 * size * size)
     scale = _NOISE_RMS / max(math.sqrt(variance), 1e-12)
     return (gain * scale).astype(np.float32)
@@ -186,13 +191,13 @@ def _noise_gains(scene: Scene, spectrum: Spectrum) -> tuple[Samples, Samples]:
 def _frequencies(bins: int) -> Samples:
     """Each bin's frequency in Hz, for a spectrum of ``bins`` bins (np.fft.rfftfreq's values,
     made in float32 directly: ten times faster than its float64 and a conversion)."""
-    step = np.float32(AUDIO_SAMPLE_RATE / (2 * (bins - 1)))
+    step = np.float32(AUDIO_SAMPLE_RATE / _fft_size(bins))
     return np.arange(bins, dtype=np.float32) * step
 
 
 def _inverse(spectrum: Spectrum, samples: int) -> Samples:
     """The first ``samples`` samples of the (2, bins) spectrum's real inverse FFT."""
-    size = 2 * (spectrum.shape[1] - 1)
+    size = _fft_size(spectrum.shape[1])
     wave = np.fft.irfft(spectrum, n=size, axis=-1)[:, :samples]
     return np.ascontiguousarray(wave, dtype=np.float32)
 
@@ -204,7 +209,7 @@ def _bin(freq: float, size: int, lowest: int = 0) -> int:
 
 def _add_partial(row: Spectrum, k: int, amplitude: float, phase: float) -> None:
     """Add amplitude × cos(2π k n / size + phase) to the signal of one channel's spectrum."""
-    size = 2 * (row.shape[0] - 1)
+    size = _fft_size(row.shape[0])
     if 0 < k < row.shape[0] - 1:  # audible bins only: no DC, no Nyquist
         # A real inverse FFT of size N turns bin k's X into (2 / N) Re(X e^{2πikn/N}).
         row[k] += amplitude * size / 2 * complex(math.cos(phase), math.sin(phase))
@@ -235,7 +240,7 @@ def _add_pad(spectrum: Spectrum, scene: Scene, rng: np.random.Generator) -> None
     Each frequency is rounded to the FFT's nearest bin, at most 0.1 Hz away for a 5 s clip:
     far below what an ear tells apart, and the detuned pairs still beat.
     """
-    size = 2 * (spectrum.shape[1] - 1)
+    size = _fft_size(spectrum.shape[1])
     voices = scene.sound.chord
     for index, semitones in enumerate(voices):
         freq = scene.sound.root_hz * 2 ** (semitones / 12)
@@ -266,7 +271,7 @@ def _crackle(rate: float, samples: int, rng: np.random.Generator) -> Samples:
 def _add_hum(spectrum: Spectrum, level: float, root_hz: float, rng: np.random.Generator) -> None:
     """A city's low hum: a few harmonics of an engine-and-mains drone, slowly wavering (±30%),
     the right channel a few samples behind the left."""
-    size = 2 * (spectrum.shape[1] - 1)
+    size = _fft_size(spectrum.shape[1])
     waver = _bin(rng.uniform(0.1, 0.3), size, lowest=1)
     waver_phase = 2 * math.pi * rng.uniform(0, 1)
     root = _bin(root_hz, size)

@@ -2,7 +2,7 @@
 prompt names (a kite, boats, fish, balloons, a walking figure), as swarms of soft shapes.
 
 Each element is an axis-aligned Gaussian ellipse: a row profile times a column profile, stamped
-by a compiled kernel into the pixels it reaches (see ``splat``). Profiles are cut to zero
+by a compiled kernel into the pixels it reaches (see ``draw``). Profiles are cut to zero
 beyond ~3.3 sigma, so pixels far from every element receive exactly nothing: with a fixed
 camera the background there stays bit-for-bit still.
 
