@@ -87,7 +87,9 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     colour = np.array([0.9, 0.95, 1.0], dtype=np.float32)
     dx, dy = np.array([13.3, -201.75]), np.array([-0.4, 57.5])
     drawn = picture(1)
-    kernels.lay_over_sheets(drawn, np.tile(sheets, (1, 2, 2)), dx, dy, colour, 0.8)
+    rows, columns, weights = kernels.slide_sheets(dx, dy, H, W)
+    kernels.weather(drawn, kernels.LAY_OVER_SHEETS, np.tile(sheets, (1, 2, 2)), rows, columns,
+                    weights, colour, 0.8, 1.0, 0.0)  # fmt: skip
     cover = np.zeros((H, W), dtype=np.float32)
     for sheet, x, y in zip(sheets, dx, dy, strict=True):
         matrix = np.array([[1.0, 0.0, x % W], [0.0, 1.0, y % H]])
@@ -109,9 +111,20 @@ def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets(count: int) ->
     xs, ys = np.array([5, W - 1, 17])[:count], np.array([H - 3, 0, 40])[:count]
     colour = np.array([0.5, 0.25, 1.0], dtype=np.float32)
     drawn = picture(2)
-    kernels.add_sheets(drawn, sheets, xs, ys, colour, 0.5)
+    kernels.weather(drawn, kernels.ADD_SHEETS, sheets, ys, xs, np.zeros((0, 4), np.float32),
+                    colour, 0.5, 1.0, 0.0)  # fmt: skip
     cover = sum(s[y : y + H, x : x + W] for s, x, y in zip(sheets, xs, ys, strict=True))
     np.testing.assert_allclose(drawn, picture(2) + colour[:, None, None] * 0.5 * cover, rtol=1e-6)
+
+
+def test_a_flash_brightens_the_whole_picture() -> None:
+    """Lightning: every pixel × gain + lift, with or without sheets."""
+    drawn = picture(2)
+    none = np.zeros((0, 2 * H, 2 * W), dtype=np.float32)
+    offsets, weights = np.zeros(0, dtype=np.int64), np.zeros((0, 4), np.float32)
+    kernels.weather(drawn, kernels.NO_SHEETS, none, offsets, offsets, weights,
+                    np.ones(3, np.float32), 1.0, 1.6, 0.2)  # fmt: skip
+    np.testing.assert_allclose(drawn, picture(2) * 1.6 + 0.2, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +151,20 @@ def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: f
         expected = cv2.warpAffine(plane, matrix, (view_w, view_h), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         assert np.abs(seen - expected).max() < 2e-3
+
+
+@pytest.mark.parametrize(("view_w", "view_h"), [(120, 64), (119, 63)])
+def test_a_camera_at_rest_on_whole_pixels_copies_the_world_exactly(
+    view_w: int, view_h: int
+) -> None:
+    """A locked-off camera is the world's middle through a whole-pixel crop: the kernel's
+    weights are then 0 and 1, and the view is the crop bit for bit (also for odd sizes, whose
+    centres fall on half pixels)."""
+    world = picture(3)
+    ox, oy = 17, 9
+    view = np.empty((3, view_h, view_w), dtype=np.float32)
+    kernels.look_at(world, view, 1.0, ox + view_w / 2, oy + view_h / 2)
+    assert np.array_equal(view, world[:, oy : oy + view_h, ox : ox + view_w])
 
 
 def test_shading_to_yuv_matches_opencvs_i420_luma() -> None:

@@ -23,7 +23,7 @@ import numpy as np
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
-def _compiled(function: _Function) -> _Function:
+def compiled(function: _Function) -> _Function:
     """``function`` compiled to machine code (typed by its first call's arguments)."""
     # fastmath lets LLVM reorder float arithmetic and assume finite values, which is what lets
     # it vectorise these loops; the numpy error model skips the division-by-zero checks.
@@ -33,7 +33,21 @@ def _compiled(function: _Function) -> _Function:
     )
 
 
-@_compiled
+def row_kernel(function: _Function) -> _Function:
+    """:func:`compiled`, without numba's reference-counting runtime: for the kernels that work
+    on one row and are called for every row (and plane) of a frame.
+
+    Every array handed to a compiled function, and every slice made for it, is counted in and
+    out (atomically) by that runtime: a few nanoseconds each, but some eighty a row, hundreds
+    of rows a frame, were a fifth of a 480p frame's time in the frame compositor. Without the
+    runtime such a function cannot allocate (every scratch row is handed in), and counts
+    nothing. ``_nrt`` is numba's own switch for that (its option "nrt")."""
+    options: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": True,
+                               "error_model": "numpy", "_nrt": False}  # fmt: skip
+    return cast(_Function, numba.njit(**options)(function))
+
+
+@row_kernel
 def _profile_value(offset: float, sigma: float, solid: bool, cutoff: float) -> float:
     """A soft (Gaussian) or solid (super-Gaussian) profile at ``offset`` pixels, cut to 0."""
     d = offset / sigma
@@ -42,21 +56,48 @@ def _profile_value(offset: float, sigma: float, solid: bool, cutoff: float) -> f
     return value if value >= cutoff else 0.0
 
 
-@_compiled
-def _windows(sx: Any, sy: Any, rx: Any, ry: Any, level: Any, reach: float, h: int, w: int) -> Any:
-    """Each element's window on screen, (n, 4) rows r0, r1, c0, c1: the pixels within
-    ``reach`` radii of its centre, clipped to the screen; empty for an element with no light."""
-    windows = np.zeros((sx.shape[0], 4), dtype=np.int64)
+@compiled
+def profiles(
+    sx: Any,
+    sy: Any,
+    rx: Any,
+    ry: Any,
+    level: Any,
+    solid: bool,
+    reach: float,
+    cutoff: float,
+    windows: Any,
+    rows: Any,
+    columns: Any,
+) -> None:
+    """Work out what stamping elements takes, once: element i centred at (sx[i], sy[i]) with
+    radii (rx[i], ry[i]) and intensity level[i], on a picture of ``rows.shape[1]`` rows and
+    ``columns.shape[1]`` columns.
+
+    Writes element i's window on screen into ``windows[i]`` (r0, r1, c0, c1: the pixels within
+    ``reach`` radii of its centre, clipped to the screen, empty for an element with no light),
+    and its row profile times its level, and its column profile, into the zeroed rows of
+    ``rows`` and ``columns`` (profiles cut to 0 below ``cutoff``; zero outside the window).
+    """
+    h, w = rows.shape[1], columns.shape[1]
     for i in range(sx.shape[0]):
-        if level[i] > 0.0:
-            windows[i, 0] = max(0, math.floor(sy[i] - reach * ry[i]))
-            windows[i, 1] = min(h, math.ceil(sy[i] + reach * ry[i]) + 1)
-            windows[i, 2] = max(0, math.floor(sx[i] - reach * rx[i]))
-            windows[i, 3] = min(w, math.ceil(sx[i] + reach * rx[i]) + 1)
-    return windows
+        if level[i] <= 0.0:
+            windows[i, 0] = windows[i, 1] = windows[i, 2] = windows[i, 3] = 0
+            continue
+        r0 = max(0, math.floor(sy[i] - reach * ry[i]))
+        r1 = min(h, math.ceil(sy[i] + reach * ry[i]) + 1)
+        c0 = max(0, math.floor(sx[i] - reach * rx[i]))
+        c1 = min(w, math.ceil(sx[i] + reach * rx[i]) + 1)
+        windows[i, 0], windows[i, 1], windows[i, 2], windows[i, 3] = r0, r1, c0, c1
+        if r1 <= r0 or c1 <= c0:
+            continue
+        for r in range(r0, r1):
+            rows[i, r] = _profile_value(r - sy[i], ry[i], solid, cutoff) * level[i]
+        for c in range(c0, c1):
+            columns[i, c] = _profile_value(c - sx[i], rx[i], solid, cutoff)
 
 
-@_compiled
+@compiled
 def stamp(
     planes: Any,
     sx: Any,
@@ -74,58 +115,76 @@ def stamp(
     (sx[i], sy[i]) with radii (rx[i], ry[i]), colour (3,) and intensity level[i].
 
     Each element reaches only its own window, and is its row profile times its column profile,
-    both worked out once. The picture is drawn a row at a time, every element that reaches the
-    row in turn, so the row stays in the fastest cache however many elements overlap.
+    both worked out once (:func:`profiles`). The picture is then drawn a row at a time
+    (:func:`stamp_row`), every element that reaches the row in turn, so the row stays in the
+    fastest cache however many elements overlap.
+    """
+    _, h, w = planes.shape
+    count = sx.shape[0]
+    windows = np.empty((count, 4), dtype=np.int64)
+    rows = np.zeros((count, h), dtype=np.float32)
+    columns = np.zeros((count, w), dtype=np.float32)
+    profiles(sx, sy, rx, ry, level, solid, reach, cutoff, windows, rows, columns)
+    top, bottom = h, 0  # the rows any element reaches
+    for i in range(count):
+        if windows[i, 1] > windows[i, 0] and windows[i, 3] > windows[i, 2]:
+            top, bottom = min(top, windows[i, 0]), max(bottom, windows[i, 1])
+    work = np.zeros((6, w), dtype=np.float32)
+    for r in range(top, bottom):
+        stamp_row(planes[0, r], planes[1, r], planes[2, r], r, windows, rows, columns, colour,
+                  0, count, additive, work)  # fmt: skip
+
+
+@row_kernel
+def stamp_row(
+    red: Any,
+    green: Any,
+    blue: Any,
+    r: int,
+    windows: Any,
+    rows: Any,
+    columns: Any,
+    colour: Any,
+    first: int,
+    end: int,
+    additive: bool,
+    work: Any,
+) -> None:
+    """Row ``r`` (its three planes, ``red``, ``green`` and ``blue``) of elements first..end-1
+    as :func:`profiles` worked them out, colour (n, 3), all additive or all laid "over".
+
     Additive elements add light. Others are laid "over" what is behind, premultiplied: the
-    row's coverage by all elements is summed first, so overlaps saturate at full cover rather
+    row's light and coverage by all elements are summed first (in the zeroed scratch rows
+    ``light``, (3, w), and ``cover``, left zeroed), so overlaps saturate at full cover rather
     than depending on drawing order.
 
     Inner loops run over slices from index 0: numba cannot tell that an index running from a
     computed start is never negative, and the wrap-around check it adds kept LLVM from
     vectorising them (5× slower).
     """
-    _, h, w = planes.shape
-    count = sx.shape[0]
-    windows = _windows(sx, sy, rx, ry, level, reach, h, w)
-    rows = np.zeros((count, h), dtype=np.float32)
-    columns = np.zeros((count, w), dtype=np.float32)
-    top, bottom, left, right = h, 0, w, 0  # the union of the windows
-    for i in range(count):
-        r0, r1, c0, c1 = windows[i]
-        if r1 <= r0 or c1 <= c0:
+    light, cover = work[:3], work[3]
+    left, right = red.shape[0], 0  # the columns the row's elements cover
+    for i in range(first, end):
+        row = rows[i, r]
+        if row == 0.0:  # also every row outside the element's window
             continue
-        top, bottom, left, right = min(top, r0), max(bottom, r1), min(left, c0), max(right, c1)
-        for r in range(r0, r1):
-            rows[i, r] = _profile_value(r - sy[i], ry[i], solid, cutoff) * level[i]
-        for c in range(c0, c1):
-            columns[i, c] = _profile_value(c - sx[i], rx[i], solid, cutoff)
-    if bottom <= top:
-        return
-    # "Over": the light and coverage summed across one row, then laid over it.
-    light = np.zeros((3, w), dtype=np.float32)
-    cover = np.zeros(w, dtype=np.float32)
-    for r in range(top, bottom):
-        for i in range(count):
-            row = rows[i, r]
-            if row == 0.0:  # also every row outside the element's window
-                continue
-            c0, c1 = windows[i, 2], windows[i, 3]
-            profile = columns[i, c0:c1]
-            red, green, blue = colour[i, 0] * row, colour[i, 1] * row, colour[i, 2] * row
-            if additive:
-                _add_light(planes[0, r, c0:c1], planes[1, r, c0:c1], planes[2, r, c0:c1],
-                           profile, red, green, blue)  # fmt: skip
-                continue
-            _add_light(light[0, c0:c1], light[1, c0:c1], light[2, c0:c1], profile, red, green,
-                       blue)  # fmt: skip
-            weight, covered = np.float32(row), cover[c0:c1]
-            for k in range(c1 - c0):
-                covered[k] += weight * profile[k]
-        if not additive:
-            _lay_over_row(planes, r, light, cover, left, right)
+        c0, c1 = windows[i, 2], windows[i, 3]
+        profile = columns[i, c0:c1]
+        wr, wg, wb = colour[i, 0] * row, colour[i, 1] * row, colour[i, 2] * row
+        if additive:
+            _add_light(red[c0:c1], green[c0:c1], blue[c0:c1], profile, wr, wg, wb)
+            continue
+        _add_light(light[0, c0:c1], light[1, c0:c1], light[2, c0:c1], profile, wr, wg, wb)
+        weight, covered = np.float32(row), cover[c0:c1]
+        for k in range(c1 - c0):
+            covered[k] += weight * profile[k]
+        left, right = min(left, c0), max(right, c1)
+    if right > left:
+        _lay_over_span(red[left:right], green[left:right], blue[left:right],
+                       work[:, left:right])  # fmt: skip
 
 
-@_compiled
+@row_kernel
 def _add_light(red: Any, green: Any, blue: Any, profile: Any, r: float, g: float, b: float) -> None:
     """(red, green, blue) += (r, g, b) × profile: three rows of the same length, one pass."""
     wr, wg, wb = np.float32(r), np.float32(g), np.float32(b)
@@ -136,77 +195,144 @@ def _add_light(red: Any, green: Any, blue: Any, profile: Any, r: float, g: float
         blue[k] += wb * value
 
 
-@_compiled
-def _lay_over_row(planes: Any, r: int, light: Any, cover: Any, left: int, right: int) -> None:
-    """Composite a row's summed light (3, w) and coverage (w) over planes[:, r] in columns
-    left:right, and clear them. Where nothing covers a pixel it is kept exactly (× 1 + 0), so
-    the whole span goes through one branch-free, vectorised pass."""
+@row_kernel
+def _lay_over_span(red: Any, green: Any, blue: Any, work: Any) -> None:
+    """Composite summed light (``work[:3]``, (3, n)) and coverage (``work[3]``) over a span of
+    a row's three planes, and clear them (``work[4:6]`` is scratch). Where nothing covers a
+    pixel it is kept exactly (× 1 + 0), so the whole span goes through one branch-free,
+    vectorised pass."""
     one = np.float32(1.0)
-    total = cover[left:right]
-    n = total.shape[0]
-    keep = np.empty(n, dtype=np.float32)
-    scale = np.empty(n, dtype=np.float32)
-    for k in range(n):
-        keep[k] = one - min(total[k], one)
-        scale[k] = one / max(total[k], one)
-        total[k] = 0.0
-    for ch in range(3):
-        target, source = planes[ch, r, left:right], light[ch, left:right]
-        for k in range(n):
-            target[k] = target[k] * keep[k] + source[k] * scale[k]
-            source[k] = 0.0
+    light, cover, keep, scale = work[:3], work[3], work[4], work[5]
+    for k in range(cover.shape[0]):
+        keep[k] = one - min(cover[k], one)
+        scale[k] = one / max(cover[k], one)
+        cover[k] = 0.0
+    _over(red, light[0], keep, scale)
+    _over(green, light[1], keep, scale)
+    _over(blue, light[2], keep, scale)
 
 
-@_compiled
-def add_sheets(planes: Any, sheets: Any, xs: Any, ys: Any, colour: Any, level: float) -> None:
-    """planes += colour × level × Σ the (h, w) windows of ``sheets`` at (xs[k], ys[k]).
+@row_kernel
+def _over(target: Any, source: Any, keep: Any, scale: Any) -> None:
+    """target = target × keep + source × scale, clearing ``source``."""
+    for k in range(target.shape[0]):
+        target[k] = target[k] * keep[k] + source[k] * scale[k]
+        source[k] = 0.0
 
-    Each sheet is a seamless layer tiled 2 × 2, so any whole-pixel offset within one tile is a
-    plain window of it (rain: streaks move tens of pixels a frame, whole pixels are plenty).
-    """
+
+NO_SHEETS, ADD_SHEETS, LAY_OVER_SHEETS = 0, 1, 2
+"""How a frame's weather sheets meet the picture (see :func:`weather_row`): none, added
+(rain), or laid over it (snow, fog)."""
+
+
+@compiled
+def weather(
+    planes: Any,
+    mode: int,
+    sheets: Any,
+    rows: Any,
+    columns: Any,
+    weights: Any,
+    colour: Any,
+    level: float,
+    gain: float,
+    lift: float,
+) -> None:
+    """A frame's weather over the whole (3, h, w) picture: :func:`weather_row` on every row."""
     _, h, w = planes.shape
+    scratch = np.empty(w, dtype=np.float32)
+    for r in range(h):
+        weather_row(planes[0, r], planes[1, r], planes[2, r], r, mode, sheets, rows, columns,
+                    weights, colour, level, gain, lift, scratch)  # fmt: skip
+
+
+@row_kernel
+def weather_row(
+    red: Any,
+    green: Any,
+    blue: Any,
+    r: int,
+    mode: int,
+    sheets: Any,
+    rows: Any,
+    columns: Any,
+    weights: Any,
+    colour: Any,
+    level: float,
+    gain: float,
+    lift: float,
+    scratch: Any,
+) -> None:
+    """Row ``r`` of a frame's weather: its sheets (``mode``), then a lightning flash.
+
+    Each sheet k is a seamless (h, w) layer tiled 2 × 2, (2h, 2w), so any slide, wrapped, is a
+    plain window of it starting at row ``rows[k]`` and column ``columns[k]``. Added sheets
+    (rain: streaks move tens of pixels a frame, whole pixels are plenty) add colour × level ×
+    their sum. Laid-over sheets (snow, fog, drifting slowly) are slid with sub-pixel precision,
+    a blend of four neighbours with ``weights[k]`` (:func:`slide_sheets`), and cover the
+    picture: row = row × (1 - cover) + colour × cover, cover = min(Σ sheets, 1) × level.
+    A flash then brightens the row: × ``gain`` + ``lift`` (nothing when gain is 1 and lift 0).
+    ``scratch`` is a float32 row of the picture's width.
+    """
+    if mode == ADD_SHEETS:
+        _add_sheets_row(red, green, blue, sheets, rows, columns, r, colour, level, scratch)
+    elif mode == LAY_OVER_SHEETS:
+        _lay_over_sheets_row(red, green, blue, sheets, rows, columns, weights, r, colour, level,
+                             scratch)  # fmt: skip
+    if gain != 1.0 or lift != 0.0:
+        a, b = np.float32(gain), np.float32(lift)
+        for c in range(red.shape[0]):
+            red[c] = red[c] * a + b
+            green[c] = green[c] * a + b
+            blue[c] = blue[c] * a + b
+
+
+@row_kernel
+def _add_sheets_row(
+    red: Any,
+    green: Any,
+    blue: Any,
+    sheets: Any,
+    rows: Any,
+    columns: Any,
+    r: int,
+    colour: Any,
+    level: float,
+    total: Any,
+) -> None:
+    w = red.shape[0]
     count = sheets.shape[0]
-    row = np.empty(w, dtype=np.float32)
     w0, w1, w2 = (np.float32(colour[0] * level), np.float32(colour[1] * level),
                   np.float32(colour[2] * level))  # fmt: skip
-    for r in range(h):
-        red, green, blue = planes[0, r], planes[1, r], planes[2, r]
-        first = sheets[0, ys[0] + r, xs[0] : xs[0] + w]
-        if count == 2:  # rain's two layers: summed and added in one pass
-            second = sheets[1, ys[1] + r, xs[1] : xs[1] + w]
-            for c in range(w):
-                total = first[c] + second[c]
-                red[c] += w0 * total
-                green[c] += w1 * total
-                blue[c] += w2 * total
-            continue
+    first = sheets[0, rows[0] + r, columns[0] : columns[0] + w]
+    if count == 2:  # rain's two layers: summed and added in one pass
+        second = sheets[1, rows[1] + r, columns[1] : columns[1] + w]
         for c in range(w):
-            row[c] = first[c]
-        for k in range(1, count):
-            source = sheets[k, ys[k] + r, xs[k] : xs[k] + w]
-            for c in range(w):
-                row[c] += source[c]
+            both = first[c] + second[c]
+            red[c] += w0 * both
+            green[c] += w1 * both
+            blue[c] += w2 * both
+        return
+    for c in range(w):
+        total[c] = first[c]
+    for k in range(1, count):
+        source = sheets[k, rows[k] + r, columns[k] : columns[k] + w]
         for c in range(w):
-            red[c] += w0 * row[c]
-            green[c] += w1 * row[c]
-            blue[c] += w2 * row[c]
+            total[c] += source[c]
+    for c in range(w):
+        red[c] += w0 * total[c]
+        green[c] += w1 * total[c]
+        blue[c] += w2 * total[c]
 
 
-@_compiled
-def lay_over_sheets(planes: Any, sheets: Any, dx: Any, dy: Any, colour: Any, level: float) -> None:
-    """Lay seamless sheets, each slid by (dx[k], dy[k]) pixels with bilinear sub-pixel
-    precision and wrapping at the edges, over the (3, h, w) picture in ``colour``:
-    planes = planes × (1 - cover) + colour × cover, cover = min(Σ sheets, 1) × level.
-
-    Like ``add_sheets``, each sheet is given tiled 2 × 2, (2h, 2w): any slide, wrapped, is then
-    a plain window of it, and a sub-pixel slide blends four neighbours with the same weights
-    everywhere, so each row is one vectorised pass with no index arithmetic per pixel.
-    """
-    _, h, w = planes.shape
-    count = sheets.shape[0]
+@compiled
+def slide_sheets(dx: Any, dy: Any, h: int, w: int) -> tuple[Any, Any, Any]:
+    """Where (h, w) sheets slid by (dx[k], dy[k]) pixels, wrapping, start in their 2 × 2
+    tiling (rows, columns) and the bilinear weights of their four neighbours (k, 4)."""
+    count = dx.shape[0]
     rows = np.empty(count, dtype=np.int64)
     columns = np.empty(count, dtype=np.int64)
-    # float32 throughout: a float64 weight would turn the whole loop to float64.
+    # float32 throughout: a float64 weight would turn the compositing loop to float64.
     weights = np.empty((count, 4), dtype=np.float32)
     one = np.float32(1.0)
     for k in range(count):
@@ -215,32 +341,45 @@ def lay_over_sheets(planes: Any, sheets: Any, dx: Any, dy: Any, colour: Any, lev
         rows[k], columns[k] = oy % h, ox % w
         weights[k, 0], weights[k, 1] = (one - tx) * (one - ty), tx * (one - ty)
         weights[k, 2], weights[k, 3] = (one - tx) * ty, tx * ty
-    cover = np.empty(w, dtype=np.float32)
+    return rows, columns, weights
+
+
+@row_kernel
+def _lay_over_sheets_row(
+    red: Any,
+    green: Any,
+    blue: Any,
+    sheets: Any,
+    rows: Any,
+    columns: Any,
+    weights: Any,
+    r: int,
+    colour: Any,
+    level: float,
+    cover: Any,
+) -> None:
+    w = red.shape[0]
+    one = np.float32(1.0)
     scale = np.float32(level)
-    red_ink, green_ink, blue_ink = (
-        np.float32(colour[0]),
-        np.float32(colour[1]),
-        np.float32(colour[2]),
-    )
-    for r in range(h):
-        cover[:] = 0.0
-        for k in range(count):
-            w00, w01, w10, w11 = weights[k, 0], weights[k, 1], weights[k, 2], weights[k, 3]
-            x0 = columns[k]
-            top = sheets[k, rows[k] + r, x0 : x0 + w + 1]
-            bottom = sheets[k, rows[k] + r + 1, x0 : x0 + w + 1]
-            for c in range(w):
-                cover[c] += w00 * top[c] + w01 * top[c + 1] + w10 * bottom[c] + w11 * bottom[c + 1]
-        red, green, blue = planes[0, r], planes[1, r], planes[2, r]
+    red_ink, green_ink, blue_ink = (np.float32(colour[0]), np.float32(colour[1]),
+                                    np.float32(colour[2]))  # fmt: skip
+    cover[:] = 0.0
+    for k in range(sheets.shape[0]):
+        w00, w01, w10, w11 = weights[k, 0], weights[k, 1], weights[k, 2], weights[k, 3]
+        x0 = columns[k]
+        top = sheets[k, rows[k] + r, x0 : x0 + w + 1]
+        bottom = sheets[k, rows[k] + r + 1, x0 : x0 + w + 1]
         for c in range(w):
-            amount = min(cover[c], one) * scale
-            keep = one - amount
-            red[c] = red[c] * keep + red_ink * amount
-            green[c] = green[c] * keep + green_ink * amount
-            blue[c] = blue[c] * keep + blue_ink * amount
+            cover[c] += w00 * top[c] + w01 * top[c + 1] + w10 * bottom[c] + w11 * bottom[c + 1]
+    for c in range(w):
+        amount = min(cover[c], one) * scale
+        keep = one - amount
+        red[c] = red[c] * keep + red_ink * amount
+        green[c] = green[c] * keep + green_ink * amount
+        blue[c] = blue[c] * keep + blue_ink * amount
 
 
-@_compiled
+@compiled
 def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: Any) -> None:
     """canvas[y0 + i, x0 + j, :] += rows[i] × columns[j] × colour: a separable light (a glow)
     added to an (h, w, 3) canvas in one pass, without the (h, w, 3) product numpy would make.
@@ -259,7 +398,7 @@ def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: An
             target[k] += weight * tinted[k]
 
 
-@_compiled
+@compiled
 def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple[Any, Any]:
     """Where each of ``count`` view pixels along one axis samples the world (``extent``
     pixels long): the first of its two source pixels, held inside the world, and the weight
@@ -275,62 +414,110 @@ def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple
     return first, weight
 
 
-@_compiled
+@compiled
 def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     """Fill (3, h, w) ``view`` with the (3, H, W) ``world`` seen by a camera centred on world
     point (cx, cy) at ``zoom`` view pixels per world pixel: bilinear, edges held past the world.
+    :func:`camera_plan`, then :func:`camera_row` for every row."""
+    _, h, w = view.shape
+    plan = camera_plan(world, h, w, zoom, cx, cy)
+    across_rows, held = camera_cache(w)
+    row = np.empty((3, w), dtype=np.float32)
+    for r in range(h):
+        camera_row(world, plan, r, across_rows, held, row[0], row[1], row[2])
+        for ch in range(3):
+            view[ch, r] = row[ch]
 
-    What ``cv2.warpAffine`` does for a zoom-and-shift matrix, in one pass for all three planes
-    and with exact (not 1/32-pixel) positions. A zoom and a shift move whole rows and columns
-    alike, so it works in two separable passes: each world row the view needs is resampled
-    across once, then each view row is blended from two of those (a pure shift, the common
-    pan, needs only the one pass).
+
+@compiled
+def camera_plan(
+    world: Any, h: int, w: int, zoom: float, cx: float, cy: float
+) -> tuple[Any, Any, Any, Any, bool]:
+    """Where an (h, w) view of ``world`` through a camera centred on world point (cx, cy) at
+    ``zoom`` samples it: for each column, the first of two world columns and the second's
+    weight; the same for each row; and whether the view is a pure shift of the world.
+
+    What ``cv2.warpAffine`` does for a zoom-and-shift matrix, with exact (not 1/32-pixel)
+    positions. A zoom and a shift move whole rows and columns alike, so :func:`camera_row`
+    works in two separable passes: each world row the view needs is resampled across once,
+    then each view row is blended from two of those (a pure shift, the common pan, needs
+    only the one pass). A camera at rest on a whole-pixel crop is such a shift, with weights
+    0: it copies the world exactly.
     """
     _, world_h, world_w = world.shape
-    _, h, w = view.shape
     left, across = _samples_along(cx, w, zoom, world_w)
     tops, downs = _samples_along(cy, h, zoom, world_h)
-    if zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]:
-        # A pure shift inside the world: every view pixel blends its four neighbours with the
-        # same weights, in one pass.
-        shift, t = left[0], across[0]
-        for ch in range(3):
-            for r in range(h):
-                down = downs[r]
-                upper = world[ch, tops[r], shift : shift + w + 1]
-                lower = world[ch, tops[r] + 1, shift : shift + w + 1]
-                out = view[ch, r]
-                # float32 weights: float64 ones would turn the whole loop to float64.
-                a, b = np.float32((1 - t) * (1 - down)), np.float32(t * (1 - down))
-                if down == 0.0:
-                    # A level pan (the view's rows fall on world rows): two taps, not four,
-                    # and the same sums, since the lower row's weights are zero.
-                    for c in range(w):
-                        out[c] = a * upper[c] + b * upper[c + 1]
-                    continue
-                c_, d = np.float32((1 - t) * down), np.float32(t * down)
-                for c in range(w):
-                    out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
+    shift = zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]
+    return left, across, tops, downs, shift
+
+
+@compiled
+def camera_cache(w: int) -> tuple[Any, Any]:
+    """:func:`camera_row`'s memory between rows of one frame: two world rows resampled across
+    (by parity: a view row blends world rows k and k + 1), and which row each slot holds."""
+    return np.empty((2, 3, w), dtype=np.float32), np.array([-1, -1])
+
+
+@row_kernel
+def camera_row(
+    world: Any,
+    plan: tuple[Any, Any, Any, Any, bool],
+    r: int,
+    across_rows: Any,
+    held: Any,
+    red: Any,
+    green: Any,
+    blue: Any,
+) -> None:
+    """View row ``r`` through the camera ``plan`` (:func:`camera_plan`), into its three planes;
+    ``across_rows`` and ``held`` (:func:`camera_cache`) carry over from the frame's last row."""
+    left, across, tops, downs, shift = plan
+    w = red.shape[0]
+    if shift:
+        # Inside the world: every pixel of the row blends its four neighbours with the same
+        # weights, in one pass.
+        start, t, down = left[0], across[0], downs[r]
+        # float32 weights: float64 ones would turn the whole loop to float64.
+        a, b = np.float32((1 - t) * (1 - down)), np.float32(t * (1 - down))
+        c_, d = np.float32((1 - t) * down), np.float32(t * down)
+        k, end = tops[r], start + w + 1
+        _shifted(world[0, k, start:end], world[0, k + 1, start:end], red, down, a, b, c_, d)
+        _shifted(world[1, k, start:end], world[1, k + 1, start:end], green, down, a, b, c_, d)
+        _shifted(world[2, k, start:end], world[2, k + 1, start:end], blue, down, a, b, c_, d)
         return
-    # Each world row the view needs is resampled across once, into one of two slots (by its
-    # parity: a view row blends world rows k and k + 1), just before the view rows that use it.
-    across_rows = np.empty((2, 3, w), dtype=np.float32)
-    held = np.array([-1, -1])
-    for r in range(h):
-        top = np.int64(tops[r])
-        for k in range(top, top + 2):
-            slot = k % 2
-            if held[slot] != k:
-                _resample_across(world, k, left, across, across_rows[slot])
-                held[slot] = k
-        upper, lower, down = across_rows[top % 2], across_rows[(top + 1) % 2], downs[r]
-        for ch in range(3):
-            out, above, below = view[ch, r], upper[ch], lower[ch]
-            for c in range(w):
-                out[c] = above[c] + (below[c] - above[c]) * down
+    top = np.int64(tops[r])
+    for k in range(top, top + 2):
+        slot = k % 2
+        if held[slot] != k:
+            _resample_across(world, k, left, across, across_rows[slot])
+            held[slot] = k
+    upper, lower, down = across_rows[top % 2], across_rows[(top + 1) % 2], downs[r]
+    _blend_down(upper[0], lower[0], red, down)
+    _blend_down(upper[1], lower[1], green, down)
+    _blend_down(upper[2], lower[2], blue, down)
 
 
-@_compiled
+@row_kernel
+def _shifted(
+    upper: Any, lower: Any, out: Any, down: float, a: Any, b: Any, c_: Any, d: Any
+) -> None:
+    """One plane's row of a pure shift: four taps, or two for a level pan (the view's rows on
+    world rows: the same sums, since the lower row's weights are zero)."""
+    if down == 0.0:
+        for c in range(out.shape[0]):
+            out[c] = a * upper[c] + b * upper[c + 1]
+        return
+    for c in range(out.shape[0]):
+        out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
+
+
+@row_kernel
+def _blend_down(above: Any, below: Any, out: Any, down: float) -> None:
+    for c in range(out.shape[0]):
+        out[c] = above[c] + (below[c] - above[c]) * down
+
+
+@row_kernel
 def _resample_across(world: Any, k: int, left: Any, across: Any, out: Any) -> None:
     """World row ``k`` of the three planes, resampled at the view's columns into (3, w)
     ``out``; the planes together, so each sample's position and weight are loaded once."""
@@ -343,7 +530,7 @@ def _resample_across(world: Any, k: int, left: Any, across: Any, out: Any) -> No
         blue[c] = world_blue[a] + (world_blue[a + 1] - world_blue[a]) * t
 
 
-@_compiled
+@row_kernel
 def _yuv(red: Any, green: Any, blue: Any) -> tuple[Any, Any, Any]:
     """BT.601 limited-range Y, Cb, Cr (unrounded) of RGB in 0..1 (``kinema.media.yuv``'s
     matrix, written out so it compiles to plain arithmetic)."""
@@ -356,34 +543,38 @@ def _yuv(red: Any, green: Any, blue: Any) -> tuple[Any, Any, Any]:
     return y, u, v
 
 
-@_compiled
+@row_kernel
 def _byte(value: Any) -> Any:
     """``value`` rounded and saturated to 0..255."""
     return np.int32(min(np.float32(255.5), max(np.float32(0.0), value + np.float32(0.5))))
 
 
-@_compiled
-def _shade_row(view: Any, shade: Any, r: int, luma: Any, blue: Any, red: Any) -> None:
-    """Row ``r`` of (3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w): its Y unrounded
-    into the float row ``luma``, its Cb and Cr rounded and saturated into the uint8 rows."""
-    shades, reds, greens, blues = shade[r], view[0, r], view[1, r], view[2, r]
-    for c in range(reds.shape[0]):
+@row_kernel
+def shade_row(red: Any, green: Any, blue: Any, shades: Any, luma: Any, cb: Any, cr: Any) -> None:
+    """A row of RGB in 0..1 (its three planes), times ``shades``: its Y unrounded into the
+    float row ``luma``, its Cb and Cr rounded and saturated into the uint8 rows."""
+    for c in range(red.shape[0]):
         s = shades[c]
-        luma[c], u, v = _yuv(reds[c] * s, greens[c] * s, blues[c] * s)
-        blue[c], red[c] = _byte(u), _byte(v)
+        luma[c], u, v = _yuv(red[c] * s, green[c] * s, blue[c] * s)
+        cb[c], cr[c] = _byte(u), _byte(v)
 
 
-@_compiled
+@row_kernel
+def bytes_row(values: Any, out: Any) -> None:
+    """A float row rounded and saturated into a uint8 row."""
+    for c in range(values.shape[0]):
+        out[c] = _byte(values[c])
+
+
+@compiled
 def shade_to_yuv(view: Any, shade: Any, luma: Any, blue: Any, red: Any) -> None:
     """(3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w), to (h, w) uint8 Y, Cb and Cr
     planes, rounded and saturated, as the encoder's I420 holds them."""
     _, h, w = view.shape
     row = np.empty(w, dtype=np.float32)
     for r in range(h):
-        _shade_row(view, shade, r, row, blue[r], red[r])
-        ys = luma[r]
-        for c in range(w):
-            ys[c] = _byte(row[c])
+        shade_row(view[0, r], view[1, r], view[2, r], shade[r], row, blue[r], red[r])
+        bytes_row(row, luma[r])
 
 
 def _cubic_weights(t: float) -> Any:
@@ -403,7 +594,7 @@ _ODD = _cubic_weights(0.25)
 """Taps on source pixels k-1 .. k+2 for output pixel 2k + 1."""
 
 
-@_compiled
+@compiled
 def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red: Any) -> None:
     """(3, h, w) RGB ``view`` in 0..1, times ``shade``, to an I420 frame twice its size: Cb
     and Cr (h, w) straight into ``blue`` and ``red``, and Y upscaled 2× (bicubic, as
@@ -414,28 +605,33 @@ def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red
     _, h, w = view.shape
     luma = np.empty((h, w), dtype=np.float32)
     for r in range(h):
-        _shade_row(view, shade, r, luma[r], blue[r], red[r])
+        shade_row(view[0, r], view[1, r], view[2, r], shade[r], luma[r], blue[r], red[r])
     row = np.empty(w, dtype=np.float32)
     padded = np.empty(w + 4, dtype=np.float32)
     for r in range(h):
-        above2, above, here = luma[max(r - 2, 0)], luma[max(r - 1, 0)], luma[r]
-        below, below2 = luma[min(r + 1, h - 1)], luma[min(r + 2, h - 1)]
-        for c in range(w):
-            row[c] = (
-                _EVEN[0] * above2[c]
-                + _EVEN[1] * above[c]
-                + _EVEN[2] * here[c]
-                + _EVEN[3] * below[c]
-            )
-        _double_row(row, padded, luma_pairs[2 * r])
-        for c in range(w):
-            row[c] = (
-                _ODD[0] * above[c] + _ODD[1] * here[c] + _ODD[2] * below[c] + _ODD[3] * below2[c]
-            )
-        _double_row(row, padded, luma_pairs[2 * r + 1])
+        double_luma_row(luma, r, h, row, padded, luma_pairs[2 * r], luma_pairs[2 * r + 1])
 
 
-@_compiled
+@row_kernel
+def double_luma_row(luma: Any, r: int, h: int, row: Any, padded: Any, even: Any, odd: Any) -> None:
+    """Output rows 2r and 2r + 1 (as uint16 pairs, see :func:`shade_to_i420_doubled`) of the
+    doubled luma of an h-row picture: source row j is ``luma[j % len(luma)]``, so ``luma``
+    is either the whole picture or a ring holding at least rows r - 2 .. r + 2. ``row`` (w)
+    and ``padded`` (w + 4) are float32 scratch."""
+    m, w = luma.shape[0], luma.shape[1]
+    above2, above = luma[max(r - 2, 0) % m], luma[max(r - 1, 0) % m]
+    here, below, below2 = luma[r % m], luma[min(r + 1, h - 1) % m], luma[min(r + 2, h - 1) % m]
+    for c in range(w):
+        row[c] = (
+            _EVEN[0] * above2[c] + _EVEN[1] * above[c] + _EVEN[2] * here[c] + _EVEN[3] * below[c]
+        )
+    _double_row(row, padded, even)
+    for c in range(w):
+        row[c] = _ODD[0] * above[c] + _ODD[1] * here[c] + _ODD[2] * below[c] + _ODD[3] * below2[c]
+    _double_row(row, padded, odd)
+
+
+@row_kernel
 def _double_row(source: Any, padded: Any, pairs: Any) -> None:
     """One row doubled across (bicubic, edges held), rounded, as (even, odd) uint16 pairs."""
     w = source.shape[0]
@@ -460,7 +656,7 @@ def _double_row(source: Any, padded: Any, pairs: Any) -> None:
         pairs[j] = np.uint16(_byte(even)) | (np.uint16(_byte(odd)) << np.uint16(8))
 
 
-@_compiled
+@compiled
 def place(
     x: Any,
     y: Any,
@@ -501,7 +697,7 @@ def place(
     return xs, ys, levels
 
 
-@_compiled
+@compiled
 def draw_swarm(
     planes: Any,
     swarm: tuple[Any, ...],
@@ -524,6 +720,64 @@ def draw_swarm(
      stretch, colour, additive) = swarm  # fmt: skip
     xs, ys, levels = place(x, y, vx, vy, phase, wobble, wobble_hz, twinkle_hz, alpha, region,
                            seconds, solid, fade)  # fmt: skip
+    rx, ry = _project(xs, ys, levels, radius, stretch, projection, gain)
+    stamp(planes, xs, ys, rx, ry, colour, levels, additive, solid, reach, cutoff)
+
+
+@compiled
+def swarm_profiles(
+    x: Any,
+    y: Any,
+    vx: Any,
+    vy: Any,
+    phase: Any,
+    wobble_hz: Any,
+    twinkle_hz: Any,
+    alpha: Any,
+    radius: Any,
+    bounds: Any,
+    wobble: Any,
+    region: Any,
+    stretch: Any,
+    solid: Any,
+    fade: Any,
+    reach: Any,
+    seconds: float,
+    projection: tuple[float, float, float, float, float],
+    gain: float,
+    cutoff: float,
+    windows: Any,
+    rows: Any,
+    columns: Any,
+) -> None:
+    """:func:`draw_swarm` up to the stamping, for several swarms packed together: swarm s is
+    elements ``bounds[s]`` to ``bounds[s + 1] - 1`` of the per-element arrays, with its own
+    ``wobble[s]``, ``region[s]`` (4), ``stretch[s]``, ``solid[s]``, ``fade[s]`` and
+    ``reach[s]``. Their windows and profiles (:func:`profiles`) go into the zeroed
+    ``windows`` (n, 4), ``rows`` (n, h) and ``columns`` (n, w), for :func:`stamp_row`."""
+    for s in range(bounds.shape[0] - 1):
+        a, b = bounds[s], bounds[s + 1]
+        box = (region[s, 0], region[s, 1], region[s, 2], region[s, 3])
+        xs, ys, levels = place(x[a:b], y[a:b], vx[a:b], vy[a:b], phase[a:b], wobble[s],
+                               wobble_hz[a:b], twinkle_hz[a:b], alpha[a:b], box, seconds,
+                               solid[s], fade[s])  # fmt: skip
+        rx, ry = _project(xs, ys, levels, radius[a:b], stretch[s], projection, gain)
+        profiles(xs, ys, rx, ry, levels, solid[s], reach[s], cutoff, windows[a:b], rows[a:b],
+                 columns[a:b])  # fmt: skip
+
+
+@compiled
+def _project(
+    xs: Any,
+    ys: Any,
+    levels: Any,
+    radius: Any,
+    stretch: float,
+    projection: tuple[float, float, float, float, float],
+    gain: float,
+) -> tuple[Any, Any]:
+    """Elements placed in the world (xs, ys, levels) moved onto the screen in place (see
+    :func:`draw_swarm`), and their radii there, (rx, ry)."""
     zoom, cx, cy, ox, oy = projection
     scale, across = np.float32(zoom), np.float32(zoom * stretch)
     smallest, level = np.float32(0.35), np.float32(gain)  # sub-pixel elements are kept visible
@@ -536,10 +790,10 @@ def draw_swarm(
         rx[i] = max(radius[i] * across, smallest)
         ry[i] = max(radius[i] * scale, smallest)
         levels[i] *= level
-    stamp(planes, xs, ys, rx, ry, colour, levels, additive, solid, reach, cutoff)
+    return rx, ry
 
 
-@_compiled
+@compiled
 def add_bursts(out: Any, sides: Any, starts: Any, bursts: Any) -> None:
     """out[sides[i], starts[i] + n] += bursts[i, n] for every burst i, each cut off at the end
     of ``out`` (2, samples); overlapping bursts add up."""
@@ -562,7 +816,7 @@ def wavetable(shape: Callable[[Any], Any]) -> Any:
     return np.asarray(shape(angles), dtype=np.float32)
 
 
-@_compiled
+@compiled
 def add_wave(out: Any, table: Any, step: int, start: int, gain: float, envelope: Any) -> None:
     """out[n] += gain × envelope[n] × the wave at the n-th phase of a 32-bit accumulator,
     (start + n × step) mod 2³², read from ``table`` (see :func:`wavetable`) with linear

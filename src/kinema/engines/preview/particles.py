@@ -297,3 +297,70 @@ def draw(
     reach = _SOLID_REACH if p.solid else _SOFT_REACH
     kernels.draw_swarm(planes, p.kernel_arguments, float(seconds), projection, float(gain), reach,
                        _CUTOFF)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """Every element of a scene's swarms ready to stamp at one moment (``kernels.stamp_row``):
+    swarm s is elements ``bounds[s]`` to ``bounds[s + 1] - 1``, in drawing order."""
+
+    windows: np.ndarray[Any, np.dtype[np.int64]]
+    """(n, 4): rows r0..r1 and columns c0..c1 (ends excluded) each element reaches."""
+    rows: Array
+    """(n, h): each element's row profile times its intensity, zero outside its window."""
+    columns: Array
+    """(n, w): its column profile, zero outside its window."""
+    colour: Array
+    bounds: np.ndarray[Any, np.dtype[np.int64]]
+    additive: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+_PER_ELEMENT = ("x", "y", "vx", "vy", "phase", "wobble_hz", "twinkle_hz", "alpha", "radius")
+
+
+class Swarms:
+    """A scene's spawned swarms packed together, so one compiled call places, projects and
+    profiles them all for a frame (``kernels.swarm_profiles``): what the frame compositor
+    stamps row by row. It draws exactly what :func:`draw` draws, swarm after swarm."""
+
+    def __init__(self, swarms: list[Particles]) -> None:
+        # One row per array the kernel takes per element, each row contiguous.
+        self._elements: Array = np.array(
+            [np.concatenate([getattr(p, name) for p in swarms] or [np.zeros(0)])
+             for name in _PER_ELEMENT], dtype=np.float32
+        )  # fmt: skip
+        self._colour = (np.concatenate([p.colour for p in swarms]).astype(np.float32)
+                        if swarms else np.zeros((0, 3), dtype=np.float32))  # fmt: skip
+        self._bounds = np.cumsum([0] + [p.x.shape[0] for p in swarms]).astype(np.int64)
+        self._wobble = np.array([p.wobble for p in swarms], dtype=np.float64)
+        self._region = np.array([p.region for p in swarms], dtype=np.float64).reshape(-1, 4)
+        self._stretch = np.array([p.stretch for p in swarms], dtype=np.float64)
+        self._solid = np.array([p.solid for p in swarms], dtype=np.bool_)
+        self._fade = np.array([p.fade for p in swarms], dtype=np.bool_)
+        self._additive = np.array([p.additive for p in swarms], dtype=np.bool_)
+        self._reach = np.where(self._solid, _SOLID_REACH, _SOFT_REACH).astype(np.float64)
+
+    def at(
+        self,
+        seconds: float,
+        size: tuple[int, int],
+        *,
+        zoom: float,
+        centre: tuple[float, float],
+        origin: tuple[float, float],
+    ) -> Stamps:
+        """Every element at time ``seconds`` on a (width, height) screen, projected as
+        :func:`draw` projects it."""
+        count = self._colour.shape[0]
+        windows = np.zeros((count, 4), dtype=np.int64)
+        rows = np.zeros((count, size[1]), dtype=np.float32)
+        columns = np.zeros((count, size[0]), dtype=np.float32)
+        projection = (float(zoom), float(centre[0]), float(centre[1]), float(origin[0]),
+                      float(origin[1]))  # fmt: skip
+        x, y, vx, vy, phase, wobble_hz, twinkle_hz, alpha, radius = self._elements
+        kernels.swarm_profiles(x, y, vx, vy, phase, wobble_hz, twinkle_hz, alpha, radius,
+                               self._bounds, self._wobble, self._region,
+                               self._stretch, self._solid, self._fade, self._reach,
+                               float(seconds), projection, 1.0, _CUTOFF, windows, rows,
+                               columns)  # fmt: skip
+        return Stamps(windows, rows, columns, self._colour, self._bounds, self._additive)

@@ -6,8 +6,9 @@ real time on two cores. Text-to-video converts to the encoder's I420 at that low
 and upscales the planes (full-size luma, half-size chroma): half the pixels of an RGB upscale,
 and no full-size colour conversion. At 480p and 720p the internal picture is exactly half the
 output, so a compiled fixed-tap kernel doubles the luma and the chroma needs no resampling;
-1080p goes through OpenCV. The user's own images are never resampled through that low
-resolution: image-to-video warps them at full size, in RGB.
+1080p goes through OpenCV. A text-to-video frame is drawn in one compiled pass over its rows
+(``compositor``). The user's own images are never resampled through that low resolution:
+image-to-video warps them at full size, in RGB.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import cv2
 import numpy as np
 
 from kinema.engines.base import Frame, I420Frame, RenderSpec
-from kinema.engines.preview import kernels
+from kinema.engines.preview import compositor
 from kinema.engines.preview.backdrop import FloatImage, paint_backdrop
-from kinema.engines.preview.particles import draw, overlay_swarms, spawn, swarms_for
+from kinema.engines.preview.particles import Stamps, Swarms, draw, overlay_swarms, spawn, swarms_for
 from kinema.engines.preview.references import ReferenceCards
 from kinema.engines.preview.scene import Camera, Scene
-from kinema.engines.preview.weather import WeatherLayers
+from kinema.engines.preview.weather import WeatherFrame, WeatherLayers
 
 INTERNAL_PIXELS = (110_000, 220_000)
 """Pixel budget of the internal render (the output is an upscale of it): a quarter of the output
@@ -41,6 +42,8 @@ _WORLD_MARGIN = 1.3
 _I2V_ZOOM_PER_SECOND = 0.015
 _I2V_MAX_ZOOM = 0.08
 Plane = np.ndarray[Any, np.dtype[np.uint8]]
+_NO_PAIRS = np.zeros((0, 0), dtype=np.uint16)
+"""No doubled luma: compose writes it at the render size."""
 
 
 def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
@@ -63,23 +66,6 @@ def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
 def _ease(t: float) -> float:
     """Half linear, half smoothstep: starts and ends gently without stopping dead."""
     return 0.5 * t + 0.5 * t * t * (3 - 2 * t)
-
-
-def _to_i420(planes: FloatImage, shade: FloatImage, small: tuple[Plane, Plane, Plane],
-             width: int, height: int) -> I420Frame:  # fmt: skip
-    """Shade and convert (3, h, w) float RGB planes to a new I420 frame of the output size,
-    using ``small``, three (h, w) uint8 planes, as scratch."""
-    frame = I420Frame(np.empty((height * 3 // 2, width), dtype=np.uint8))
-    luma, blue, red = frame.planes()
-    if blue.shape == planes.shape[1:] and sys.byteorder == "little":
-        # Half size (see internal_size): one pass writes the chroma and doubles the luma.
-        kernels.shade_to_i420_doubled(planes, shade, luma.view(np.uint16), blue, red)
-        return frame
-    kernels.shade_to_yuv(planes, shade, *small)
-    _resize_into(small[0], luma, cv2.INTER_CUBIC)
-    _resize_into(small[1], blue, cv2.INTER_LINEAR)  # chroma is soft: linear is plenty
-    _resize_into(small[2], red, cv2.INTER_LINEAR)
-    return frame
 
 
 def _resize_into(source: Plane, target: Plane, interpolation: int) -> None:
@@ -120,9 +106,8 @@ class TextToVideo:
         if spec.draft:
             swarms = [replace(s, count=max(1, s.count // 2)) for s in swarms]
         world, view = (world_w, world_h), (self._iw, self._ih)
-        self._particles = [spawn(s, rng, world, view) for s in swarms]
+        self._swarms = Swarms([spawn(s, rng, world, view) for s in swarms])
         self._vignette = _vignette(self._iw, self._ih)
-        self._view: FloatImage = np.empty((3, self._ih, self._iw), dtype=np.float32)
         small = (self._ih, self._iw)
         self._small = (np.empty(small, np.uint8), np.empty(small, np.uint8),
                        np.empty(small, np.uint8))  # fmt: skip
@@ -141,21 +126,16 @@ class TextToVideo:
         spec = self._spec
         progress = _ease(index / max(1, spec.frame_count - 1))
         seconds = index / spec.fps
-        view = self._view  # reused: each frame leaves it for a new uint8 frame
         if self._camera.fixed:
+            # The middle of the world through a whole-pixel crop: the world copied exactly.
             zoom = 1.0
             ox, oy = self._crop
             centre = (ox + self._iw / 2, oy + self._ih / 2)
-            np.copyto(view, self._world[:, oy : oy + self._ih, ox : ox + self._iw])
         else:
             zoom, centre = self._camera_at(progress)
-            kernels.look_at(self._world, view, zoom, *centre)
-        for particles in self._particles:
-            draw(view, particles, seconds, zoom=zoom, centre=centre,
-                 origin=(self._iw / 2, self._ih / 2))  # fmt: skip
-        if self._weather.any:
-            self._weather.apply(view, seconds)
-        frame = _to_i420(view, self._vignette, self._small, *self._out)
+        stamps = self._swarms.at(seconds, (self._iw, self._ih), zoom=zoom, centre=centre,
+                                 origin=(self._iw / 2, self._ih / 2))  # fmt: skip
+        frame = self._compose(zoom, centre, stamps, self._weather.at(seconds))
         if self._cards is not None:
             scale_x, scale_y = self._out[0] / self._iw, self._out[1] / self._ih
 
@@ -167,6 +147,27 @@ class TextToVideo:
             self._cards.apply(frame, seconds, project, zoom)
         if self._out != (spec.width, spec.height):
             return np.ascontiguousarray(frame.to_rgb()[: spec.height, : spec.width])
+        return frame
+
+    def _compose(
+        self, zoom: float, centre: tuple[float, float], stamps: Stamps, weather: WeatherFrame
+    ) -> I420Frame:
+        """The picture in a new I420 frame of the output size (see ``compositor.compose``)."""
+        width, height = self._out
+        frame = I420Frame(np.empty((height * 3 // 2, width), dtype=np.uint8))
+        luma, blue, red = frame.planes()
+        small = self._small
+        # Half size (see internal_size): chroma straight into the frame, luma doubled on the way.
+        doubled = blue.shape == small[0].shape and sys.byteorder == "little"
+        compositor.compose(self._world, zoom, centre[0], centre[1], stamps.windows, stamps.rows,
+                           stamps.columns, stamps.colour, stamps.bounds, stamps.additive,
+                           *weather, self._vignette,
+                           luma.view(np.uint16) if doubled else _NO_PAIRS, small[0],
+                           blue if doubled else small[1], red if doubled else small[2])  # fmt: skip
+        if not doubled:
+            _resize_into(small[0], luma, cv2.INTER_CUBIC)
+            _resize_into(small[1], blue, cv2.INTER_LINEAR)  # chroma is soft: linear is plenty
+            _resize_into(small[2], red, cv2.INTER_LINEAR)
         return frame
 
     def _camera_at(self, progress: float) -> tuple[float, tuple[float, float]]:

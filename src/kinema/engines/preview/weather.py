@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -21,6 +21,29 @@ from kinema.engines.preview.backdrop import FloatImage
 from kinema.engines.preview.scene import Scene, Weather
 
 Plane = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class WeatherFrame(NamedTuple):
+    """The weather of one frame, as ``kernels.weather_row`` takes it (in this order)."""
+
+    mode: int
+    """``kernels.NO_SHEETS``, ``ADD_SHEETS`` (rain) or ``LAY_OVER_SHEETS`` (snow, fog)."""
+    sheets: Plane
+    """(k, 2h, 2w): the layers, each tiled 2 × 2."""
+    rows: np.ndarray[Any, np.dtype[np.int64]]
+    """(k,): where each layer's window starts in its tiling."""
+    columns: np.ndarray[Any, np.dtype[np.int64]]
+    weights: Plane
+    """(k, 4): sub-pixel weights of a slid layer's four neighbours (laid-over layers only)."""
+    colour: Plane
+    level: float
+    gain: float
+    """Lightning: the picture × gain + lift (1 and 0 without)."""
+    lift: float
+
+
+_NO_OFFSETS = np.zeros(0, dtype=np.int64)
+_NO_WEIGHTS = np.zeros((0, 4), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -90,26 +113,36 @@ class WeatherLayers:
 
     def apply(self, planes: FloatImage, seconds: float, level: float = 1.0) -> None:
         """Add the weather at time ``seconds`` to (3, h, w) planes, scaled by ``level``."""
+        kernels.weather(planes, *self.at(seconds, level))
+
+    def at(self, seconds: float, level: float = 1.0) -> WeatherFrame:
+        """The weather at time ``seconds``, scaled by ``level``, as ``kernels.weather_row``
+        draws it (the frame compositor, a row at a time, or :meth:`apply`)."""
+        w, h = self._size
+        mode, sheets = kernels.NO_SHEETS, self._sheets
+        rows, columns, weights = _NO_OFFSETS, _NO_OFFSETS, _NO_WEIGHTS
         if self._layers and not self._over:
             # Rain: streaks move tens of pixels a frame, so whole-pixel steps are plenty.
-            w, h = self._size
-            xs = np.array([round(-layer.velocity[0] * seconds) % w for layer in self._layers])
-            ys = np.array([round(-layer.velocity[1] * seconds) % h for layer in self._layers])
-            kernels.add_sheets(planes, self._sheets, xs, ys, self._colour, level)
-        if self._layers and self._over:
+            mode = kernels.ADD_SHEETS
+            columns = np.array([round(-layer.velocity[0] * seconds) % w for layer in self._layers])
+            rows = np.array([round(-layer.velocity[1] * seconds) % h for layer in self._layers])
+        elif self._layers:
             # Snow drifts slowly: slid with sub-pixel precision, then laid over the picture.
             dx = np.array([layer.velocity[0] * seconds
                            + layer.sway * math.sin(2 * math.pi * 0.25 * seconds)
                            for layer in self._layers])  # fmt: skip
             dy = np.array([layer.velocity[1] * seconds for layer in self._layers])
-            kernels.lay_over_sheets(planes, self._sheets, dx, dy, self._colour, level)
-        if self._fog is not None:
-            kernels.lay_over_sheets(planes, self._fog, np.array([self._fog_speed * seconds]),
-                                    np.zeros(1), self._colour, level)  # fmt: skip
+            mode = kernels.LAY_OVER_SHEETS
+            rows, columns, weights = kernels.slide_sheets(dx, dy, h, w)
+        elif self._fog is not None:
+            mode, sheets = kernels.LAY_OVER_SHEETS, self._fog
+            rows, columns, weights = kernels.slide_sheets(
+                np.array([self._fog_speed * seconds]), np.zeros(1), h, w
+            )
         flash = self.flash(seconds) * level
-        if flash > 0.003:
-            planes *= np.float32(1 + 0.8 * flash)
-            planes += np.float32(0.25 * flash)
+        gain, lift = (1 + 0.8 * flash, 0.25 * flash) if flash > 0.003 else (1.0, 0.0)
+        return WeatherFrame(mode, sheets, rows, columns, weights, self._colour, float(level),
+                            float(gain), float(lift))  # fmt: skip
 
     def flash(self, seconds: float) -> float:
         """Brightness of lightning at ``seconds``: a sharp double flicker that dies away."""
