@@ -8,6 +8,7 @@ import base64
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,20 @@ def test_data_uris_over_the_limit_are_refused(data: bytes) -> None:
 def test_any_text_is_a_data_uri_or_a_fetch_error(text: str) -> None:
     with contextlib.suppress(FetchError):
         decode_data_uri(text, max_bytes=1024)
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "taken"),
+    [
+        # Found by the property above: an unknown command swallowed the next one as its value.
+        ("--unknown --resolution --resolution 0 0", "--unknown 0", {"resolution": "0"}),
+        ("a cat --resolution", "a cat", {}),  # a known command without a value goes too
+        ("a cat --unknown 5 --rs=480p", "a cat --unknown 5", {"resolution": "480p"}),
+    ],
+)
+def test_a_command_value_is_never_another_command(
+    text: str, prompt: str, taken: dict[str, str]
+) -> None:
+    stripped, commands = split_inline_commands(text)
+    assert stripped == prompt
+    assert {field: value.value for field, value in commands.items()} == taken

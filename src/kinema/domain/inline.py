@@ -27,7 +27,9 @@ INLINE_NAMES: dict[str, str] = {
     "wm": "watermark",
 }
 
-_COMMAND = re.compile(r"(?<!\S)--([A-Za-z]+)(?:\s+|=)([^\s]+)")
+_COMMAND = re.compile(r"(?<!\S)--([A-Za-z]+)(?:(?:\s+|=)(?!--[A-Za-z])([^\s]+))?")
+"""``--name value`` or ``--name=value``; a value is never another ``--name`` (so an unknown
+command does not swallow the next one), and a name may come without one."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ def split_inline_commands(text: str) -> tuple[str, dict[str, InlineValue]]:
         field = INLINE_NAMES.get(name)
         if field is None:
             return match.group(0)
-        commands[field] = InlineValue(field, match.group(2), f"--{match.group(1)}")
+        if match.group(2) is not None:
+            commands[field] = InlineValue(field, match.group(2), f"--{match.group(1)}")
+        # A known command without a value ("--resolution --ratio 16:9") is a command, not prose:
+        # it goes too, or what is left could read as a command the parser did not take.
         return ""
 
     stripped = _COMMAND.sub(take, text)
