@@ -154,9 +154,9 @@ def stamp_row(
     as :func:`profiles` worked them out, colour (n, 3), all additive or all laid "over".
 
     Additive elements add light. Others are laid "over" what is behind, premultiplied: the
-    row's light and coverage by all elements are summed first (in the zeroed scratch rows
-    ``light``, (3, w), and ``cover``, left zeroed), so overlaps saturate at full cover rather
-    than depending on drawing order.
+    row's light and coverage by all elements are summed first (in ``work``, (6, w) float32
+    scratch whose first four rows are zero and are left so), so overlaps saturate at full cover
+    rather than depending on drawing order.
 
     Inner loops run over slices from index 0: numba cannot tell that an index running from a
     computed start is never negative, and the wrap-around check it adds kept LLVM from
@@ -422,11 +422,8 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     _, h, w = view.shape
     plan = camera_plan(world, h, w, zoom, cx, cy)
     across_rows, held = camera_cache(w)
-    row = np.empty((3, w), dtype=np.float32)
     for r in range(h):
-        camera_row(world, plan, r, across_rows, held, row[0], row[1], row[2])
-        for ch in range(3):
-            view[ch, r] = row[ch]
+        camera_row(world, plan, r, across_rows, held, view[0, r], view[1, r], view[2, r])
 
 
 @compiled

@@ -102,11 +102,6 @@ class WeatherLayers:
             self._colour[:] = scene.sky[1]
 
     @property
-    def any(self) -> bool:
-        """Whether there is any weather to draw."""
-        return bool(self._layers) or self._fog is not None or bool(self._lightning)
-
-    @property
     def falls(self) -> bool:
         """Whether rain or snow falls: the additive layers that suit any picture."""
         return bool(self._layers)
