@@ -13,17 +13,22 @@ What it measures
        the floor was fed RGB frames, converted as it went, and a plain tone, which AAC encodes
        far faster than an ambience.) Each figure is ``--repeat`` runs, the pipeline's and the
        floor's interleaved (see "How to read it" for the two ratios made of them).
-    2. Scenes. The 480p 5 s clip again for one prompt per scene of the vocabulary (sky, sea,
+    2. Phases. The 480p 5 s clip again, pipeline and floor interleaved as above, each run split
+       where the frames are ready: until the first frame is ready (the engine's set-up and first
+       frame; the floor's frames exist already), from the first to the last, and after the last
+       (x264 drains and the MP4 is written). The medians say where the pipeline's extra time is
+       spent: before x264 has anything to do, or beside it.
+    3. Scenes. The 480p 5 s clip again for one prompt per scene of the vocabulary (sky, sea,
        city, space, forest, fire, room, rain, snow, abstract; each with camera language), since
        what x264 costs depends on the picture: the pipeline and the floor as above, and between
        them the encoder alone on that scene (its frames rendered and its track made before the
        clock starts). That splits each scene's ratio (median of pairs) into what encoding its
        pictures costs over the pattern's, and what the engine adds on top. ``--skip-scenes``
        leaves it out.
-    3. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
+    4. Memory. Peak resident memory (``ru_maxrss``) of a fresh process that renders and encodes
        a 1080p clip, 5 s against 12 s, next to the same process's memory before rendering: if
        frames are streamed to the encoder (never a whole clip in memory), the two peaks match.
-    4. HTTP. ``kinema serve --workers 1`` started as a subprocess on a scratch data directory
+    5. HTTP. ``kinema serve --workers 1`` started as a subprocess on a scratch data directory
        (its API key read from its stdout, ``/healthz`` awaited), a warm-up task per size, then
        ``--http-runs`` submissions each of a 5 s 480p clip (seedance-1-0-lite-t2v-250428) and a
        5 s 1080p clip (seedance-1-0-pro-250528), one at a time, through the GPTProto routes: the
@@ -78,14 +83,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
-from kinema.engines.base import I420Frame, RenderSpec
+from kinema.engines.base import I420Frame, OutputFrame, RenderSpec
 from kinema.engines.preview import PreviewEngine
 from kinema.engines.preview.audio import synthesize_ambience
 from kinema.engines.preview.scene import choose_scene
@@ -110,6 +115,7 @@ SCENE_PROMPTS = {
 """One prompt per scene of the vocabulary, for the scene sweep (480p, 5 s)."""
 SCENE_SIZE = "480p"
 SCENE_FRAMES = LENGTHS[5]
+LENGTHS_NAME = "5 s"
 HTTP_MODELS = {"480p": "seedance-1-0-lite-t2v-250428", "1080p": "seedance-1-0-pro-250528"}
 HTTP_TARGETS = {"480p": 1.0, "1080p": 6.0}
 RATIO_TARGET = 1.3
@@ -227,6 +233,82 @@ def time_encoder_alone(spec: RenderSpec, folder: Path, preset: str, threads: int
                    threads=threads)  # fmt: skip
 
     return _timed(run)
+
+
+def stamped(frames: Iterable[OutputFrame], ready: list[float]) -> Iterator[OutputFrame]:
+    """``frames``, noting the time each is ready, just before it is handed to the encoder."""
+    for frame in frames:
+        ready.append(time.perf_counter())
+        yield frame
+
+
+Phases = tuple[float, float, float]
+"""Seconds until the first frame is ready, from the first to the last, and after the last."""
+
+
+def _phases(run: Callable[[list[float]], None]) -> Phases:
+    ready: list[float] = []
+    start = time.perf_counter()
+    run(ready)
+    end = time.perf_counter()
+    return ready[0] - start, ready[-1] - ready[0], end - ready[-1]
+
+
+def phases_of_pipeline(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Phases:
+    def run(ready: list[float]) -> None:
+        clip = PreviewEngine().render(spec, lambda _: None, lambda: False)
+        encode_mp4(folder / "pipeline.mp4", stamped(clip.frames, ready), width=spec.width,
+                   height=spec.height, fps=spec.fps, frame_count=spec.frame_count,
+                   audio=clip.audio, preset=preset, threads=threads)  # fmt: skip
+
+    return _phases(run)
+
+
+def phases_of_floor(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Phases:
+    audio = synthesize_ambience(choose_scene(spec), spec.audio_samples)
+    frames = pattern(spec.width, spec.height)
+
+    def run(ready: list[float]) -> None:
+        encode_mp4(folder / "floor.mp4", stamped(cycled(frames, spec.frame_count), ready),
+                   width=spec.width, height=spec.height, fps=spec.fps,
+                   frame_count=spec.frame_count, audio=audio, preset=preset,
+                   threads=threads)  # fmt: skip
+
+    return _phases(run)
+
+
+def measure_phases(args: argparse.Namespace) -> tuple[Phases, Phases]:
+    """Median phases of the 480p 5 s clip's pipeline and floor, ``--repeat`` runs each,
+    interleaved."""
+    width, height = SIZES[SCENE_SIZE]
+    spec = spec_for(width, height, SCENE_FRAMES, args.prompt)
+    pipeline: list[Phases] = []
+    floor: list[Phases] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for _ in range(args.repeat):
+            pipeline.append(phases_of_pipeline(spec, folder, args.preset, args.threads))
+            floor.append(phases_of_floor(spec, folder, args.preset, args.threads))
+
+    def medians(runs: list[Phases]) -> Phases:
+        start, frames, tail = (statistics.median(run[k] for run in runs) for k in range(3))
+        return start, frames, tail
+
+    return medians(pipeline), medians(floor)
+
+
+def phase_table(pipeline: Phases, floor: Phases) -> list[str]:
+    names = ("until the first frame is ready", "first to last frame ready",
+             "after the last frame (x264 drains, MP4 written)")  # fmt: skip
+    lines = ["| phase (medians) | pipeline ms | floor ms | difference ms | difference / floor's "
+             "whole |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    whole = sum(floor)
+    rows = [*zip(names, pipeline, floor, strict=True), ("whole", sum(pipeline), whole)]
+    for name, ours, theirs in rows:
+        extra = ours - theirs
+        lines.append(f"| {name} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | {extra * 1e3:+.1f} | "
+                     f"{extra / whole:+.2f} |")  # fmt: skip
+    return lines
 
 
 @dataclass(frozen=True)
@@ -518,6 +600,9 @@ def main(argv: list[str] | None = None) -> None:
           "encoder floor (trivial frames, same settings); target ratio "
           f"≤ {RATIO_TARGET}:\n")  # fmt: skip
     print("\n".join(media_table(rows)))
+    print(f"\nWhere the {SCENE_SIZE} {LENGTHS_NAME} clip's time goes (the sum of medians need not "
+          "be the median of sums):\n")  # fmt: skip
+    print("\n".join(phase_table(*measure_phases(args))))
     if not args.skip_scenes:
         scenes = measure_scenes(args)
         print(f"\nBy scene ({SCENE_SIZE} {SCENE_FRAMES} frames; encoder alone = the same "
