@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from kinema.engines.base import RenderSpec
-from kinema.engines.preview import kernels
 from kinema.engines.preview.compositor import compose
 from kinema.engines.preview.particles import Particles, Swarms, draw, spawn, swarms_for
 from kinema.engines.preview.scene import Scene, Weather, choose_scene
 from kinema.engines.preview.weather import WeatherLayers
+from tests.engines.preview_stages import look_at, shade_to_i420_doubled, shade_to_yuv
 
 Planes = np.ndarray[Any, np.dtype[Any]]
 W, H = 96, 54
@@ -45,15 +45,15 @@ def by_stages(
     """The picture made a stage at a time over the whole view, converted both ways: doubled
     luma (as uint16 pairs), and luma at the render size; then Cb and Cr."""
     view = np.empty((3, H, W), dtype=np.float32)
-    kernels.look_at(world, view, zoom, *centre)
+    look_at(world, view, zoom, *centre)
     for p in particles:
         draw(view, p, seconds, zoom=zoom, centre=centre, origin=(W / 2, H / 2))
     weather.apply(view, seconds)
     pairs = np.empty((2 * H, W), dtype=np.uint16)
     blue, red = np.empty((H, W), dtype=np.uint8), np.empty((H, W), dtype=np.uint8)
-    kernels.shade_to_i420_doubled(view, shade, pairs, blue, red)
+    shade_to_i420_doubled(view, shade, pairs, blue, red)
     luma = np.empty((H, W), dtype=np.uint8)
-    kernels.shade_to_yuv(view, shade, luma, np.empty_like(blue), np.empty_like(red))
+    shade_to_yuv(view, shade, luma, np.empty_like(blue), np.empty_like(red))
     return pairs, luma, blue, red
 
 

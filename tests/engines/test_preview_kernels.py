@@ -19,6 +19,7 @@ from kinema.engines.preview.particles import (
     place,
     spawn,
 )
+from tests.engines.preview_stages import look_at, shade_to_i420_doubled, shade_to_yuv
 
 Planes = np.ndarray[Any, np.dtype[np.float32]]
 W, H = 160, 90
@@ -145,7 +146,7 @@ def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: f
     world = np.ascontiguousarray(world)
     view_w, view_h = 120, 64
     view = np.empty((3, view_h, view_w), dtype=np.float32)
-    kernels.look_at(world, view, zoom, cx, cy)
+    look_at(world, view, zoom, cx, cy)
     matrix = np.array([[zoom, 0.0, view_w / 2 - zoom * cx], [0.0, zoom, view_h / 2 - zoom * cy]])
     for plane, seen in zip(world, view, strict=True):
         expected = cv2.warpAffine(plane, matrix, (view_w, view_h), flags=cv2.INTER_LINEAR,
@@ -163,7 +164,7 @@ def test_a_camera_at_rest_on_whole_pixels_copies_the_world_exactly(
     world = picture(3)
     ox, oy = 17, 9
     view = np.empty((3, view_h, view_w), dtype=np.float32)
-    kernels.look_at(world, view, 1.0, ox + view_w / 2, oy + view_h / 2)
+    look_at(world, view, 1.0, ox + view_w / 2, oy + view_h / 2)
     assert np.array_equal(view, world[:, oy : oy + view_h, ox : ox + view_w])
 
 
@@ -172,7 +173,7 @@ def test_shading_to_yuv_matches_opencvs_i420_luma() -> None:
     view = picture(4)
     shade = np.random.default_rng(5).uniform(0.5, 1.0, (H, W)).astype(np.float32)
     luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
-    kernels.shade_to_yuv(view, shade, luma, blue, red)
+    shade_to_yuv(view, shade, luma, blue, red)
     rgb = np.clip(view * shade * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     i420 = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
     assert np.abs(luma.astype(int) - i420[:H]).max() <= 1
@@ -188,10 +189,10 @@ def test_doubling_matches_opencvs_bicubic_upscale() -> None:
     )
     shade = np.ones((H, W), dtype=np.float32)
     luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
-    kernels.shade_to_yuv(view, shade, luma, blue, red)
+    shade_to_yuv(view, shade, luma, blue, red)
     doubled = np.empty((2 * H, 2 * W), dtype=np.uint8)
     blue2, red2 = np.empty_like(blue), np.empty_like(red)
-    kernels.shade_to_i420_doubled(view, shade, doubled.view(np.uint16), blue2, red2)
+    shade_to_i420_doubled(view, shade, doubled.view(np.uint16), blue2, red2)
     assert np.array_equal(blue2, blue) and np.array_equal(red2, red)
     expected = cv2.resize(luma, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC)
     assert np.abs(doubled.astype(int) - expected).max() <= 1

@@ -7,9 +7,10 @@ pass streams it from the next cache level again (the camera writes it, the eleme
 weather read and write it, the conversion reads it). Done a row at a time, the row (5 KB)
 stays in the fastest cache from the camera to the conversion, and the picture is never
 stored: only the world, the weather sheets and the finished frame are touched in memory. The
-stages are the very kernels the stage-by-stage forms use (``kernels``), row by row, so both
-draw exactly the same picture. On a 2-core Ice Lake server the rainy 480p bench frame went
-from 555-616 µs to 480-531 (best of 25 clips, three runs each, interleaved).
+stages are the row kernels of ``kernels``, which the whole-picture forms (the elements and
+weather that image-to-video draws, and the stage-by-stage reference in the tests) loop over
+too, so both draw exactly the same picture. On a 2-core Ice Lake server the rainy 480p bench
+frame went from 555-616 µs to 480-531 (best of 25 clips, three runs each, interleaved).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def compose(
     - The weather: sheets by ``mode`` (``kernels.weather_row``), then a flash.
     - Shading by ``shade`` (h, w) and conversion: Cb and Cr (h, w) into ``blue`` and ``red``;
       Y either doubled into ``luma_pairs``, the (2h, w) uint16 view of a (2h, 2w) luma plane
-      (``kernels.shade_to_i420_doubled``), or, when ``luma_pairs`` is empty, as is into the
+      (``kernels.double_luma_row``), or, when ``luma_pairs`` is empty, as is into the
       (h, w) uint8 ``luma`` (to be resized by the caller).
     """
     h, w = shade.shape

@@ -415,18 +415,6 @@ def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple
 
 
 @compiled
-def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
-    """Fill (3, h, w) ``view`` with the (3, H, W) ``world`` seen by a camera centred on world
-    point (cx, cy) at ``zoom`` view pixels per world pixel: bilinear, edges held past the world.
-    :func:`camera_plan`, then :func:`camera_row` for every row."""
-    _, h, w = view.shape
-    plan = camera_plan(world, h, w, zoom, cx, cy)
-    across_rows, held = camera_cache(w)
-    for r in range(h):
-        camera_row(world, plan, r, across_rows, held, view[0, r], view[1, r], view[2, r])
-
-
-@compiled
 def camera_plan(
     world: Any, h: int, w: int, zoom: float, cx: float, cy: float
 ) -> tuple[Any, Any, Any, Any, bool]:
@@ -563,17 +551,6 @@ def bytes_row(values: Any, out: Any) -> None:
         out[c] = _byte(values[c])
 
 
-@compiled
-def shade_to_yuv(view: Any, shade: Any, luma: Any, blue: Any, red: Any) -> None:
-    """(3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w), to (h, w) uint8 Y, Cb and Cr
-    planes, rounded and saturated, as the encoder's I420 holds them."""
-    _, h, w = view.shape
-    row = np.empty(w, dtype=np.float32)
-    for r in range(h):
-        shade_row(view[0, r], view[1, r], view[2, r], shade[r], row, blue[r], red[r])
-        bytes_row(row, luma[r])
-
-
 def _cubic_weights(t: float) -> Any:
     """The four taps of OpenCV's bicubic (a = -0.75) for a sample ``t`` past the second."""
     a = -0.75
@@ -591,30 +568,14 @@ _ODD = _cubic_weights(0.25)
 """Taps on source pixels k-1 .. k+2 for output pixel 2k + 1."""
 
 
-@compiled
-def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red: Any) -> None:
-    """(3, h, w) RGB ``view`` in 0..1, times ``shade``, to an I420 frame twice its size: Cb
-    and Cr (h, w) straight into ``blue`` and ``red``, and Y upscaled 2× (bicubic, as
-    ``cv2.resize`` would) into the (2h, 2w) luma plane, given as ``luma_pairs``, its (2h, w)
-    uint16 view: each store writes an even and an odd pixel at once, which keeps the
-    interleaving loop vectorised.
-    """
-    _, h, w = view.shape
-    luma = np.empty((h, w), dtype=np.float32)
-    for r in range(h):
-        shade_row(view[0, r], view[1, r], view[2, r], shade[r], luma[r], blue[r], red[r])
-    row = np.empty(w, dtype=np.float32)
-    padded = np.empty(w + 4, dtype=np.float32)
-    for r in range(h):
-        double_luma_row(luma, r, h, row, padded, luma_pairs[2 * r], luma_pairs[2 * r + 1])
-
-
 @row_kernel
 def double_luma_row(luma: Any, r: int, h: int, row: Any, padded: Any, even: Any, odd: Any) -> None:
-    """Output rows 2r and 2r + 1 (as uint16 pairs, see :func:`shade_to_i420_doubled`) of the
-    doubled luma of an h-row picture: source row j is ``luma[j % len(luma)]``, so ``luma``
-    is either the whole picture or a ring holding at least rows r - 2 .. r + 2. ``row`` (w)
-    and ``padded`` (w + 4) are float32 scratch."""
+    """Output rows 2r and 2r + 1 of the doubled luma of an h-row picture (bicubic, as
+    ``cv2.resize`` would), into ``even`` and ``odd``, the rows of the (2h, w) uint16 view of
+    the (2h, 2w) luma plane: each store writes an even and an odd pixel at once, which keeps
+    the interleaving loop vectorised. Source row j is ``luma[j % len(luma)]``, so ``luma`` is
+    either the whole picture or a ring holding at least rows r - 2 .. r + 2. ``row`` (w) and
+    ``padded`` (w + 4) are float32 scratch."""
     m, w = luma.shape[0], luma.shape[1]
     above2, above = luma[max(r - 2, 0) % m], luma[max(r - 1, 0) % m]
     here, below, below2 = luma[r % m], luma[min(r + 1, h - 1) % m], luma[min(r + 2, h - 1) % m]
