@@ -12,7 +12,7 @@ import numpy as np
 from kinema.engines.preview import kernels
 
 
-@kernels.compiled
+@kernels.compiled_over_kernels
 def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     """Fill (3, h, w) ``view`` with the (3, H, W) ``world`` seen by a camera centred on world
     point (cx, cy) at ``zoom`` view pixels per world pixel: bilinear, edges held past the world.
@@ -25,26 +25,31 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
                            view[2, r])  # fmt: skip
 
 
-@kernels.compiled
-def shade_to_yuv(view: Any, shade: Any, luma: Any, blue: Any, red: Any) -> None:
-    """(3, h, w) RGB ``view`` in 0..1, times ``shade`` (h, w), to (h, w) uint8 Y, Cb and Cr
-    planes, rounded and saturated, as the encoder's I420 holds them."""
+@kernels.compiled_over_kernels
+def shade_to_yuv(view: Any, vignette: Any, luma: Any, blue: Any, red: Any) -> None:
+    """(3, h, w) RGB ``view`` in 0..1, darkened by ``vignette`` (squared distances across and
+    down, and strength: ``kernels.vignette``), to (h, w) uint8 Y, Cb and Cr planes, rounded
+    and saturated, as the encoder's I420 holds them."""
     _, h, w = view.shape
+    across, down, strength = vignette
     row = np.empty(w, dtype=np.float32)
     for r in range(h):
-        kernels.shade_row(view[0, r], view[1, r], view[2, r], shade[r], row, blue[r], red[r])
+        kernels.shade_row(view[0, r], view[1, r], view[2, r], across, down[r], strength, row,
+                          blue[r], red[r])  # fmt: skip
         kernels.bytes_row(row, luma[r])
 
 
-@kernels.compiled
-def shade_to_i420_doubled(view: Any, shade: Any, luma_pairs: Any, blue: Any, red: Any) -> None:
-    """(3, h, w) RGB ``view`` in 0..1, times ``shade``, to an I420 frame twice its size: Cb
+@kernels.compiled_over_kernels
+def shade_to_i420_doubled(view: Any, vignette: Any, luma_pairs: Any, blue: Any, red: Any) -> None:
+    """(3, h, w) RGB ``view`` in 0..1, darkened by ``vignette``, to an I420 frame twice its size: Cb
     and Cr (h, w) straight into ``blue`` and ``red``, and Y doubled (``kernels.double_luma_row``)
     into the (2h, 2w) luma plane, given as ``luma_pairs``, its (2h, w) uint16 view."""
     _, h, w = view.shape
+    across, down, strength = vignette
     luma = np.empty((h, w), dtype=np.float32)
     for r in range(h):
-        kernels.shade_row(view[0, r], view[1, r], view[2, r], shade[r], luma[r], blue[r], red[r])
+        kernels.shade_row(view[0, r], view[1, r], view[2, r], across, down[r], strength, luma[r],
+                          blue[r], red[r])  # fmt: skip
     row = np.empty(w, dtype=np.float32)
     padded = np.empty(w + 4, dtype=np.float32)
     for r in range(h):

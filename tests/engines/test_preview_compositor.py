@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from kinema.engines.base import RenderSpec
+from kinema.engines.preview import kernels
 from kinema.engines.preview.compositor import compose
 from kinema.engines.preview.particles import Particles, Swarms, draw, spawn, swarms_for
+from kinema.engines.preview.render import Vignette
 from kinema.engines.preview.scene import Scene, Weather, choose_scene
 from kinema.engines.preview.weather import WeatherLayers
 from tests.engines.preview_stages import look_at, shade_to_i420_doubled, shade_to_yuv
@@ -30,7 +32,8 @@ def scene_for(prompt: str) -> Scene:
 def world_picture() -> Planes:
     """A smooth random world (3, h, w) in 0..1, so the camera's interpolation shows."""
     noise = np.random.default_rng(9).uniform(0.0, 1.0, (WORLD[1], WORLD[0], 3)).astype(np.float32)
-    return np.ascontiguousarray(cv2.GaussianBlur(noise, (0, 0), 2.0).transpose(2, 0, 1))
+    smooth = cv2.GaussianBlur(noise, (0, 0), 2.0).transpose(2, 0, 1)
+    return np.ascontiguousarray(np.rint(smooth * kernels.WORLD_LEVELS).astype(np.uint16))
 
 
 def by_stages(
@@ -40,7 +43,7 @@ def by_stages(
     particles: list[Particles],
     weather: WeatherLayers,
     seconds: float,
-    shade: Planes,
+    vignette: Vignette,
 ) -> tuple[Planes, Planes, Planes, Planes]:
     """The picture made a stage at a time over the whole view, converted both ways: doubled
     luma (as uint16 pairs), and luma at the render size; then Cb and Cr."""
@@ -51,9 +54,9 @@ def by_stages(
     weather.apply(view, seconds)
     pairs = np.empty((2 * H, W), dtype=np.uint16)
     blue, red = np.empty((H, W), dtype=np.uint8), np.empty((H, W), dtype=np.uint8)
-    shade_to_i420_doubled(view, shade, pairs, blue, red)
+    shade_to_i420_doubled(view, vignette, pairs, blue, red)
     luma = np.empty((H, W), dtype=np.uint8)
-    shade_to_yuv(view, shade, luma, np.empty_like(blue), np.empty_like(red))
+    shade_to_yuv(view, vignette, luma, np.empty_like(blue), np.empty_like(red))
     return pairs, luma, blue, red
 
 
@@ -82,25 +85,41 @@ def test_the_compositor_draws_exactly_what_the_stages_draw(
     particles = [spawn(s, rng, WORLD, (W, H)) for s in swarms_for(scene)]
     swarms = Swarms(particles)
     weather = WeatherLayers(scene, W, H, draft=False)
-    shade = np.random.default_rng(6).uniform(0.6, 1.0, (H, W)).astype(np.float32)
+    rng = np.random.default_rng(6)
+    vignette = (
+        rng.uniform(0.0, 1.0, W).astype(np.float32),
+        rng.uniform(0.0, 1.0, H).astype(np.float32),
+        0.22,
+    )
     centre = (WORLD[0] / 2 + 9.0 * pan, WORLD[1] / 2 - 7.0 * pan)
     moments = [0.0, 1.3, *(start + 0.05 for start in scene.lightning[:1])]
     for seconds in moments:
         expected_pairs, expected_luma, expected_blue, expected_red = by_stages(
-            world, zoom, centre, particles, weather, seconds, shade
+            world, zoom, centre, particles, weather, seconds, vignette
         )
         stamps = swarms.at(seconds, (W, H), zoom=zoom, centre=centre, origin=(W / 2, H / 2))
         pairs = np.empty((2 * H, W), dtype=np.uint16)
         luma = np.empty((H, W), dtype=np.uint8)
         blue, red = np.empty((H, W), dtype=np.uint8), np.empty((H, W), dtype=np.uint8)
         compose(world, zoom, *centre, stamps.windows, stamps.rows, stamps.columns, stamps.colour,
-                stamps.bounds, stamps.additive, *weather.at(seconds), shade, pairs, luma, blue,
+                stamps.bounds, stamps.additive, *weather.at(seconds), vignette, pairs, luma, blue,
                 red)  # fmt: skip
         assert np.array_equal(pairs, expected_pairs)
         assert np.array_equal(blue, expected_blue) and np.array_equal(red, expected_red)
         # At the render size (the path for sizes that are not exactly doubled).
         compose(world, zoom, *centre, stamps.windows, stamps.rows, stamps.columns, stamps.colour,
-                stamps.bounds, stamps.additive, *weather.at(seconds), shade,
+                stamps.bounds, stamps.additive, *weather.at(seconds), vignette,
                 np.zeros((0, 0), dtype=np.uint16), luma, blue, red)  # fmt: skip
         assert np.array_equal(luma, expected_luma)
         assert np.array_equal(blue, expected_blue) and np.array_equal(red, expected_red)
+
+
+def test_the_compositors_cache_is_keyed_by_the_kernels_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """numba keys a cached function by its own file only: the compositor, in another file
+    than the kernels it calls, must not load code compiled from their old source."""
+    cache, codegen = compose._cache, compose.targetctx.codegen()  # type: ignore[attr-defined]
+    before = cache._index_key((), codegen)
+    monkeypatch.setattr(kernels, "_SOURCE_FINGERPRINT", "another source")
+    assert cache._index_key((), codegen) != before

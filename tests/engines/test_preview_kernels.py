@@ -29,6 +29,11 @@ def picture(seed: int = 0) -> Planes:
     return np.random.default_rng(seed).uniform(0.0, 1.0, (3, H, W)).astype(np.float32)
 
 
+def world_steps(planes: Planes) -> np.ndarray[Any, np.dtype[np.uint16]]:
+    """Planes in 0..1 as the camera takes the world: uint16 steps (``kernels.WORLD_LEVELS``)."""
+    return np.rint(planes * kernels.WORLD_LEVELS).astype(np.uint16)
+
+
 def dense(planes: Planes, p: Particles, sx: Planes, sy: Planes, level: Planes) -> Planes:
     """The elements drawn the plain way: every element's full (h, w) picture, summed."""
     ry = np.maximum(p.radius, np.float32(0.35))
@@ -84,7 +89,7 @@ def test_drawn_elements_match_the_plain_sum(
 
 def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     rng = np.random.default_rng(3)
-    sheets = rng.uniform(0.0, 0.7, (2, H, W)).astype(np.float32)
+    sheets = rng.integers(0, 180, (2, H, W), dtype=np.uint8)  # coverage 0..0.7 in 1/255 steps
     colour = np.array([0.9, 0.95, 1.0], dtype=np.float32)
     dx, dy = np.array([13.3, -201.75]), np.array([-0.4, 57.5])
     drawn = picture(1)
@@ -94,8 +99,8 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
     cover = np.zeros((H, W), dtype=np.float32)
     for sheet, x, y in zip(sheets, dx, dy, strict=True):
         matrix = np.array([[1.0, 0.0, x % W], [0.0, 1.0, y % H]])
-        cover += cv2.warpAffine(sheet, matrix, (W, H), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_WRAP)  # fmt: skip
+        cover += cv2.warpAffine(sheet.astype(np.float32) / 255, matrix, (W, H),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)  # fmt: skip
     amount = np.minimum(cover, 1.0) * np.float32(0.8)
     expected = picture(1) * (1 - amount) + colour[:, None, None] * amount
     # OpenCV interpolates with 5-bit weights; the kernel exactly.
@@ -107,21 +112,21 @@ def test_sheets_laid_over_match_a_wrapped_warp() -> None:
 def test_sheets_added_are_whole_pixel_windows_of_the_tiled_sheets(count: int) -> None:
     """Rain has two layers (a fused path); any other number takes the general one."""
     rng = np.random.default_rng(4)
-    sheets = np.stack([np.tile(rng.uniform(0, 1, (H, W)).astype(np.float32), (2, 2))
+    sheets = np.stack([np.tile(rng.integers(0, 256, (H, W), dtype=np.uint8), (2, 2))
                        for _ in range(count)])  # fmt: skip
     xs, ys = np.array([5, W - 1, 17])[:count], np.array([H - 3, 0, 40])[:count]
     colour = np.array([0.5, 0.25, 1.0], dtype=np.float32)
     drawn = picture(2)
     kernels.weather(drawn, kernels.ADD_SHEETS, sheets, ys, xs, np.zeros((0, 4), np.float32),
                     colour, 0.5, 1.0, 0.0)  # fmt: skip
-    cover = sum(s[y : y + H, x : x + W] for s, x, y in zip(sheets, xs, ys, strict=True))
+    cover = sum(s[y : y + H, x : x + W] / 255 for s, x, y in zip(sheets, xs, ys, strict=True))
     np.testing.assert_allclose(drawn, picture(2) + colour[:, None, None] * 0.5 * cover, rtol=1e-6)
 
 
 def test_a_flash_brightens_the_whole_picture() -> None:
     """Lightning: every pixel × gain + lift, with or without sheets."""
     drawn = picture(2)
-    none = np.zeros((0, 2 * H, 2 * W), dtype=np.float32)
+    none = np.zeros((0, 2 * H, 2 * W), dtype=np.uint8)
     offsets, weights = np.zeros(0, dtype=np.int64), np.zeros((0, 4), np.float32)
     kernels.weather(drawn, kernels.NO_SHEETS, none, offsets, offsets, weights,
                     np.ones(3, np.float32), 1.0, 1.6, 0.2)  # fmt: skip
@@ -142,13 +147,13 @@ def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: f
     """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees,
     also where the view runs past the world's edge (held there), and for a level pan (view
     rows on world rows: the kernel's two-tap path)."""
-    world = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
-    world = np.ascontiguousarray(world)
+    blurred = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
+    world = world_steps(np.ascontiguousarray(blurred))
     view_w, view_h = 120, 64
     view = np.empty((3, view_h, view_w), dtype=np.float32)
     look_at(world, view, zoom, cx, cy)
     matrix = np.array([[zoom, 0.0, view_w / 2 - zoom * cx], [0.0, zoom, view_h / 2 - zoom * cy]])
-    for plane, seen in zip(world, view, strict=True):
+    for plane, seen in zip(world / np.float32(kernels.WORLD_LEVELS), view, strict=True):
         expected = cv2.warpAffine(plane, matrix, (view_w, view_h), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         assert np.abs(seen - expected).max() < 2e-3
@@ -161,19 +166,25 @@ def test_a_camera_at_rest_on_whole_pixels_copies_the_world_exactly(
     """A locked-off camera is the world's middle through a whole-pixel crop: the kernel's
     weights are then 0 and 1, and the view is the crop bit for bit (also for odd sizes, whose
     centres fall on half pixels)."""
-    world = picture(3)
+    world = world_steps(picture(3))
     ox, oy = 17, 9
     view = np.empty((3, view_h, view_w), dtype=np.float32)
     look_at(world, view, 1.0, ox + view_w / 2, oy + view_h / 2)
-    assert np.array_equal(view, world[:, oy : oy + view_h, ox : ox + view_w])
+    # The world's steps times the unit: exactly what the camera makes of whole pixels.
+    unit = np.float32(1 / kernels.WORLD_LEVELS)
+    assert np.array_equal(view, world[:, oy : oy + view_h, ox : ox + view_w] * unit)
 
 
 def test_shading_to_yuv_matches_opencvs_i420_luma() -> None:
     """The kernel's Y is OpenCV's RGB → I420 Y (BT.601 limited range) of the shaded picture."""
     view = picture(4)
-    shade = np.random.default_rng(5).uniform(0.5, 1.0, (H, W)).astype(np.float32)
+    rng = np.random.default_rng(5)
+    across, down = rng.uniform(0.0, 1.0, W).astype(np.float32), rng.uniform(0.0, 1.0, H)
     luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
-    shade_to_yuv(view, shade, luma, blue, red)
+    shade_to_yuv(view, (across, down.astype(np.float32), 0.3), luma, blue, red)
+    distance = across[None, :] + down[:, None]
+    shade = 1 - 0.3 * distance**1.5  # in float64: the kernel's float32 agrees to a rounding
+    assert shade.min() < 0.3  # corners darkened a lot, for the test to see it
     rgb = np.clip(view * shade * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     i420 = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
     assert np.abs(luma.astype(int) - i420[:H]).max() <= 1
@@ -187,12 +198,12 @@ def test_doubling_matches_opencvs_bicubic_upscale() -> None:
     view = np.ascontiguousarray(
         cv2.GaussianBlur(picture(6).transpose(1, 2, 0), (0, 0), 0.6).transpose(2, 0, 1)
     )
-    shade = np.ones((H, W), dtype=np.float32)
+    unshaded = (np.zeros(W, dtype=np.float32), np.zeros(H, dtype=np.float32), 0.0)
     luma, blue, red = (np.empty((H, W), dtype=np.uint8) for _ in range(3))
-    shade_to_yuv(view, shade, luma, blue, red)
+    shade_to_yuv(view, unshaded, luma, blue, red)
     doubled = np.empty((2 * H, 2 * W), dtype=np.uint8)
     blue2, red2 = np.empty_like(blue), np.empty_like(red)
-    shade_to_i420_doubled(view, shade, doubled.view(np.uint16), blue2, red2)
+    shade_to_i420_doubled(view, unshaded, doubled.view(np.uint16), blue2, red2)
     assert np.array_equal(blue2, blue) and np.array_equal(red2, red)
     expected = cv2.resize(luma, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC)
     assert np.abs(doubled.astype(int) - expected).max() <= 1

@@ -22,6 +22,12 @@ FloatImage = np.ndarray[Any, np.dtype[np.float32]]
 backdrop, and as (3, height, width) planes in the renderer, where every per-frame operation
 then runs over contiguous memory."""
 
+World = np.ndarray[Any, np.dtype[np.uint16]]
+"""The painted world as the camera reads it: (3, height, width) planes, 0..1 in
+``kernels.WORLD_LEVELS`` steps."""
+_TO_WORLD_LEVELS = (float(kernels.WORLD_LEVELS),) * 3 + (0.0,)
+"""The scale to world steps, per channel (OpenCV's scalar form)."""
+
 Anchor = tuple[float, float]
 """(x, y) canvas pixels of the scene's focus (fire, sun) and horizon."""
 
@@ -29,7 +35,7 @@ _SUPERSAMPLE = 2
 """Painted at twice the world's size each way; shrinking it back is then a 2 × 2 mean."""
 
 
-def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) -> FloatImage:
+def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) -> World:
     """Paint the scene's static world, (width, height) pixels, as (3, height, width) planes.
 
     The world is centred on the camera's resting view, ``view`` pixels in size; the scene's
@@ -50,7 +56,12 @@ def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) 
     small = cv2.resize(canvas, world, interpolation=cv2.INTER_LINEAR)
     # The texture is smooth noise: laid on after shrinking, it costs a quarter as much.
     small *= _texture(rng, world[0], world[1])[:, :, None]
-    return np.ascontiguousarray(np.clip(small, 0.0, 1.0).transpose(2, 0, 1), dtype=np.float32)
+    # Scaled to the world's steps in one pass: the conversion to uint16 rounds, and
+    # saturates (clips to 0..1).
+    # (OpenCV's stubs do not know a scalar may be a tuple.)
+    steps = cv2.multiply(small, _TO_WORLD_LEVELS, dtype=cv2.CV_16U)  # type: ignore[call-overload]
+    planes: World = np.ascontiguousarray(steps.transpose(2, 0, 1))
+    return planes
 
 
 def _sky_and_ground(scene: Scene, w: int, h: int, horizon: float) -> FloatImage:

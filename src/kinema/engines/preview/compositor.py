@@ -25,7 +25,7 @@ _RING = 8
 """Luma rows kept for the doubling, which reads rows r - 2 .. r + 2 (a power of two)."""
 
 
-@kernels.compiled
+@kernels.compiled_over_kernels
 def compose(
     world: Any,
     zoom: float,
@@ -46,7 +46,7 @@ def compose(
     weather_level: float,
     gain: float,
     lift: float,
-    shade: Any,
+    vignette: tuple[Any, Any, float],
     luma_pairs: Any,
     luma: Any,
     blue: Any,
@@ -55,17 +55,19 @@ def compose(
     """Render one frame into I420 planes, a row at a time.
 
     - The camera: the (3, H, W) float ``world`` seen centred on world point (cx, cy) at
-      ``zoom`` (``kernels.camera_plan``), for a view of ``shade``'s size (h, w).
+      ``zoom`` (``kernels.camera_plan``), for an (h, w) view, the size ``vignette`` gives.
     - The moving elements, swarm by swarm in order: swarm s is elements ``bounds[s]`` to
       ``bounds[s + 1] - 1`` of ``windows``, ``rows``, ``columns`` (``kernels.swarm_profiles``)
       and ``colour``, added if ``additive[s]``, else laid over.
     - The weather: sheets by ``mode`` (``kernels.weather_row``), then a flash.
-    - Shading by ``shade`` (h, w) and conversion: Cb and Cr (h, w) into ``blue`` and ``red``;
-      Y either doubled into ``luma_pairs``, the (2h, w) uint16 view of a (2h, 2w) luma plane
-      (``kernels.double_luma_row``), or, when ``luma_pairs`` is empty, as is into the
-      (h, w) uint8 ``luma`` (to be resized by the caller).
+    - Shading by the ``vignette`` (``kernels.vignette``: its squared distances from the
+      centre across, (w,), and down, (h,), and its strength) and conversion: Cb and Cr (h, w)
+      into ``blue`` and ``red``; Y either doubled into ``luma_pairs``, the (2h, w) uint16
+      view of a (2h, 2w) luma plane (``kernels.double_luma_row``), or, when ``luma_pairs`` is
+      empty, as is into the (h, w) uint8 ``luma`` (to be resized by the caller).
     """
-    h, w = shade.shape
+    across, down, strength = vignette
+    h, w = down.shape[0], across.shape[0]
     plan = kernels.camera_plan(world, h, w, zoom, cx, cy)
     across_rows, held = kernels.camera_cache(w)
     r_, g_, b_ = (np.empty(w, dtype=np.float32), np.empty(w, dtype=np.float32),
@@ -84,10 +86,11 @@ def compose(
                             sheet_weights, weather_colour, weather_level, gain, lift,
                             scratch)  # fmt: skip
         if not doubled:
-            kernels.shade_row(r_, g_, b_, shade[r], scratch, blue[r], red[r])
+            kernels.shade_row(r_, g_, b_, across, down[r], strength, scratch, blue[r], red[r])
             kernels.bytes_row(scratch, luma[r])
             continue
-        kernels.shade_row(r_, g_, b_, shade[r], ring[r % _RING], blue[r], red[r])
+        kernels.shade_row(r_, g_, b_, across, down[r], strength, ring[r % _RING], blue[r],
+                          red[r])  # fmt: skip
         if r >= 2:  # source rows up to r are in: output rows 2(r - 2) and 2(r - 2) + 1
             k = r - 2
             kernels.double_luma_row(ring, k, h, scratch, padded, luma_pairs[2 * k],

@@ -13,12 +13,15 @@ encoder's thread like OpenCV does.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from numba.core.caching import FunctionCache
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
@@ -31,6 +34,28 @@ def compiled(function: _Function) -> _Function:
         _Function,
         numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")(function),
     )
+
+
+_SOURCE_FINGERPRINT = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+"""This module's source, for the cache keys of compiled functions elsewhere that call it."""
+
+
+class _KernelsAwareCache(FunctionCache):
+    """numba's on-disk cache, keyed also by this module's source: numba notices changes to a
+    compiled function's own file only (a documented limitation), so a function in another
+    module that calls these kernels would otherwise load code compiled with their old forms."""
+
+    def _index_key(self, sig: Any, codegen: Any) -> Any:
+        return (*super()._index_key(sig, codegen), _SOURCE_FINGERPRINT)  # type: ignore[no-untyped-call]
+
+
+def compiled_over_kernels(function: _Function) -> _Function:
+    """:func:`compiled`, for a function in another module that calls the kernels here."""
+    options: dict[str, Any] = {"nogil": True, "fastmath": True, "error_model": "numpy"}
+    dispatcher = numba.njit(**options)(function)
+    # What cache=True would set, with this cache in place of numba's own.
+    dispatcher._cache = _KernelsAwareCache(dispatcher.py_func)  # type: ignore[no-untyped-call]
+    return cast(_Function, dispatcher)
 
 
 def row_kernel(function: _Function) -> _Function:
@@ -223,6 +248,11 @@ def _over(target: Any, source: Any, keep: Any, scale: Any) -> None:
 NO_SHEETS, ADD_SHEETS, LAY_OVER_SHEETS = 0, 1, 2
 """How a frame's weather sheets meet the picture (see :func:`weather_row`): none, added
 (rain), or laid over it (snow, fog)."""
+SHEET_LEVELS = 255
+"""Weather sheets are uint8: coverage 0..1 in 255 steps. A quarter of the bytes of float32,
+which matters more than the arithmetic: beside the encoder, a frame's sheets (two views' worth
+for rain) come from memory every frame, not from the caches."""
+_SHEET_UNIT = np.float32(1.0 / SHEET_LEVELS)
 
 
 @compiled
@@ -265,7 +295,8 @@ def weather_row(
 ) -> None:
     """Row ``r`` of a frame's weather: its sheets (``mode``), then a lightning flash.
 
-    Each sheet k is a seamless (h, w) layer tiled 2 × 2, (2h, 2w), so any slide, wrapped, is a
+    Each sheet k is a seamless (h, w) layer of coverage (uint8, in 1 / ``SHEET_LEVELS`` steps),
+    tiled 2 × 2, (2h, 2w), so any slide, wrapped, is a
     plain window of it starting at row ``rows[k]`` and column ``columns[k]``. Added sheets
     (rain: streaks move tens of pixels a frame, whole pixels are plenty) add colour × level ×
     their sum. Laid-over sheets (snow, fog, drifting slowly) are slid with sub-pixel precision,
@@ -302,23 +333,25 @@ def _add_sheets_row(
 ) -> None:
     w = red.shape[0]
     count = sheets.shape[0]
-    w0, w1, w2 = (np.float32(colour[0] * level), np.float32(colour[1] * level),
-                  np.float32(colour[2] * level))  # fmt: skip
+    # The sheets' unit folded into the colour: the sums below stay in sheet steps.
+    w0, w1, w2 = (np.float32(colour[0] * level) * _SHEET_UNIT,
+                  np.float32(colour[1] * level) * _SHEET_UNIT,
+                  np.float32(colour[2] * level) * _SHEET_UNIT)  # fmt: skip
     first = sheets[0, rows[0] + r, columns[0] : columns[0] + w]
     if count == 2:  # rain's two layers: summed and added in one pass
         second = sheets[1, rows[1] + r, columns[1] : columns[1] + w]
         for c in range(w):
-            both = first[c] + second[c]
+            both = np.float32(first[c]) + np.float32(second[c])
             red[c] += w0 * both
             green[c] += w1 * both
             blue[c] += w2 * both
         return
     for c in range(w):
-        total[c] = first[c]
+        total[c] = np.float32(first[c])
     for k in range(1, count):
         source = sheets[k, rows[k] + r, columns[k] : columns[k] + w]
         for c in range(w):
-            total[c] += source[c]
+            total[c] += np.float32(source[c])
     for c in range(w):
         red[c] += w0 * total[c]
         green[c] += w1 * total[c]
@@ -365,12 +398,16 @@ def _lay_over_sheets_row(
                                     np.float32(colour[2]))  # fmt: skip
     cover[:] = 0.0
     for k in range(sheets.shape[0]):
-        w00, w01, w10, w11 = weights[k, 0], weights[k, 1], weights[k, 2], weights[k, 3]
+        # The sheets' unit folded into the weights: cover comes out in 0..1.
+        w00, w01 = weights[k, 0] * _SHEET_UNIT, weights[k, 1] * _SHEET_UNIT
+        w10, w11 = weights[k, 2] * _SHEET_UNIT, weights[k, 3] * _SHEET_UNIT
         x0 = columns[k]
         top = sheets[k, rows[k] + r, x0 : x0 + w + 1]
         bottom = sheets[k, rows[k] + r + 1, x0 : x0 + w + 1]
         for c in range(w):
-            cover[c] += w00 * top[c] + w01 * top[c + 1] + w10 * bottom[c] + w11 * bottom[c + 1]
+            upper = w00 * np.float32(top[c]) + w01 * np.float32(top[c + 1])
+            lower = w10 * np.float32(bottom[c]) + w11 * np.float32(bottom[c + 1])
+            cover[c] += upper + lower
     for c in range(w):
         amount = min(cover[c], one) * scale
         keep = one - amount
@@ -398,6 +435,13 @@ def add_outer(canvas: Any, y0: int, x0: int, rows: Any, columns: Any, colour: An
             target[k] += weight * tinted[k]
 
 
+WORLD_LEVELS = 65535
+"""The painted world is uint16 planes, 0..1 in this many steps: finer than any picture the
+encoder gets, and half the bytes of float32 for the camera to bring in from memory every
+frame (the encoder beside the engine evicts the world from the caches between frames)."""
+_WORLD_UNIT = np.float32(1.0 / WORLD_LEVELS)
+
+
 @compiled
 def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple[Any, Any]:
     """Where each of ``count`` view pixels along one axis samples the world (``extent``
@@ -418,16 +462,17 @@ def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple
 def camera_plan(
     world: Any, h: int, w: int, zoom: float, cx: float, cy: float
 ) -> tuple[Any, Any, Any, Any, bool]:
-    """Where an (h, w) view of ``world`` through a camera centred on world point (cx, cy) at
-    ``zoom`` samples it: for each column, the first of two world columns and the second's
-    weight; the same for each row; and whether the view is a pure shift of the world.
+    """Where an (h, w) view of ``world`` (uint16 planes, see ``WORLD_LEVELS``) through a
+    camera centred on world point (cx, cy) at ``zoom`` samples it: for each column, the first
+    of two world columns and the second's weight; the same for each row; and whether the view
+    is a pure shift of the world.
 
     What ``cv2.warpAffine`` does for a zoom-and-shift matrix, with exact (not 1/32-pixel)
     positions. A zoom and a shift move whole rows and columns alike, so :func:`camera_row`
     works in two separable passes: each world row the view needs is resampled across once,
     then each view row is blended from two of those (a pure shift, the common pan, needs
     only the one pass). A camera at rest on a whole-pixel crop is such a shift, with weights
-    0: it copies the world exactly.
+    0: it copies the world exactly (each step times the unit).
     """
     _, world_h, world_w = world.shape
     left, across = _samples_along(cx, w, zoom, world_w)
@@ -462,9 +507,13 @@ def camera_row(
         # Inside the world: every pixel of the row blends its four neighbours with the same
         # weights, in one pass.
         start, t, down = left[0], across[0], downs[r]
-        # float32 weights: float64 ones would turn the whole loop to float64.
-        a, b = np.float32((1 - t) * (1 - down)), np.float32(t * (1 - down))
-        c_, d = np.float32((1 - t) * down), np.float32(t * down)
+        # float32 weights, with the world's unit folded in: float64 ones would turn the
+        # whole loop to float64.
+        a, b = (
+            np.float32((1 - t) * (1 - down)) * _WORLD_UNIT,
+            np.float32(t * (1 - down)) * _WORLD_UNIT,
+        )
+        c_, d = np.float32((1 - t) * down) * _WORLD_UNIT, np.float32(t * down) * _WORLD_UNIT
         k, end = tops[r], start + w + 1
         _shifted(world[0, k, start:end], world[0, k + 1, start:end], red, down, a, b, c_, d)
         _shifted(world[1, k, start:end], world[1, k + 1, start:end], green, down, a, b, c_, d)
@@ -490,10 +539,11 @@ def _shifted(
     world rows: the same sums, since the lower row's weights are zero)."""
     if down == 0.0:
         for c in range(out.shape[0]):
-            out[c] = a * upper[c] + b * upper[c + 1]
+            out[c] = a * np.float32(upper[c]) + b * np.float32(upper[c + 1])
         return
     for c in range(out.shape[0]):
-        out[c] = a * upper[c] + b * upper[c + 1] + c_ * lower[c] + d * lower[c + 1]
+        above = a * np.float32(upper[c]) + b * np.float32(upper[c + 1])
+        out[c] = above + c_ * np.float32(lower[c]) + d * np.float32(lower[c + 1])
 
 
 @row_kernel
@@ -508,11 +558,13 @@ def _resample_across(world: Any, k: int, left: Any, across: Any, out: Any) -> No
     ``out``; the planes together, so each sample's position and weight are loaded once."""
     red, green, blue = out[0], out[1], out[2]
     world_red, world_green, world_blue = world[0, k], world[1, k], world[2, k]
+    one = np.float32(1.0)
     for c in range(out.shape[1]):
         a, t = left[c], across[c]
-        red[c] = world_red[a] + (world_red[a + 1] - world_red[a]) * t
-        green[c] = world_green[a] + (world_green[a + 1] - world_green[a]) * t
-        blue[c] = world_blue[a] + (world_blue[a + 1] - world_blue[a]) * t
+        first, second = (one - t) * _WORLD_UNIT, t * _WORLD_UNIT
+        red[c] = first * np.float32(world_red[a]) + second * np.float32(world_red[a + 1])
+        green[c] = first * np.float32(world_green[a]) + second * np.float32(world_green[a + 1])
+        blue[c] = first * np.float32(world_blue[a]) + second * np.float32(world_blue[a + 1])
 
 
 @row_kernel
@@ -535,11 +587,34 @@ def _byte(value: Any) -> Any:
 
 
 @row_kernel
-def shade_row(red: Any, green: Any, blue: Any, shades: Any, luma: Any, cb: Any, cr: Any) -> None:
-    """A row of RGB in 0..1 (its three planes), times ``shades``: its Y unrounded into the
-    float row ``luma``, its Cb and Cr rounded and saturated into the uint8 rows."""
+def vignette(across: Any, down: float, strength: float) -> Any:
+    """The shade of a vignette: 1 - strength × d^1.5, with d = ``across`` + ``down`` the squared
+    distance from the picture's centre (each axis -1..1 from edge to edge)."""
+    d = across + np.float32(down)
+    return np.float32(1.0) - np.float32(strength) * d * math.sqrt(d)
+
+
+@row_kernel
+def shade_row(
+    red: Any,
+    green: Any,
+    blue: Any,
+    across: Any,
+    down: float,
+    strength: float,
+    luma: Any,
+    cb: Any,
+    cr: Any,
+) -> None:
+    """A row of RGB in 0..1 (its three planes), darkened by a vignette (:func:`vignette` of
+    each ``across[c]``, the row's ``down`` and ``strength``): its Y unrounded into the float row
+    ``luma``, its Cb and Cr rounded and saturated into the uint8 rows.
+
+    The vignette is worked out here, a square root a pixel, rather than read from a stored
+    picture of it: that picture was another 0.4 MB a 480p frame to bring in from memory, which
+    the encoder beside the engine has long evicted from the caches by the next frame."""
     for c in range(red.shape[0]):
-        s = shades[c]
+        s = vignette(across[c], down, strength)
         luma[c], u, v = _yuv(red[c] * s, green[c] * s, blue[c] * s)
         cb[c], cr[c] = _byte(u), _byte(v)
 

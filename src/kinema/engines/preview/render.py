@@ -44,6 +44,13 @@ _I2V_MAX_ZOOM = 0.08
 Plane = np.ndarray[Any, np.dtype[np.uint8]]
 _NO_PAIRS = np.zeros((0, 0), dtype=np.uint16)
 """No doubled luma: compose writes it at the render size."""
+_Row = np.ndarray[Any, np.dtype[np.float32]]
+Vignette = tuple[_Row, _Row, float]
+"""Gently darkened corners, fixed to the screen, as the frame compositor takes them: squared
+distances from the centre across and down (-1..1 edge to edge) and the strength
+(``kernels.vignette``)."""
+_VIGNETTE_STRENGTH = 0.22
+"""At the middle of each edge the picture is 0.78 as bright; in the corners, 0.38."""
 
 
 def internal_size(width: int, height: int, draft: bool) -> tuple[int, int]:
@@ -274,8 +281,7 @@ def _world_margins(camera: Camera) -> tuple[float, float]:
     )
 
 
-def _vignette(width: int, height: int) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Gently darkened corners, fixed to the screen (it does not move with the camera)."""
-    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
-    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
-    return (1.0 - 0.22 * (x * x + y * y) ** 1.5).astype(np.float32)
+def _vignette(width: int, height: int) -> Vignette:
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)
+    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)
+    return x * x, y * y, _VIGNETTE_STRENGTH

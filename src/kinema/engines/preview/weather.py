@@ -21,6 +21,8 @@ from kinema.engines.preview.backdrop import FloatImage
 from kinema.engines.preview.scene import Scene, Weather
 
 Plane = np.ndarray[Any, np.dtype[np.float32]]
+Sheets = np.ndarray[Any, np.dtype[np.uint8]]
+"""(k, 2h, 2w) layers of coverage in ``kernels.SHEET_LEVELS`` steps, each tiled 2 × 2."""
 
 
 class WeatherFrame(NamedTuple):
@@ -28,8 +30,7 @@ class WeatherFrame(NamedTuple):
 
     mode: int
     """``kernels.NO_SHEETS``, ``ADD_SHEETS`` (rain) or ``LAY_OVER_SHEETS`` (snow, fog)."""
-    sheets: Plane
-    """(k, 2h, 2w): the layers, each tiled 2 × 2."""
+    sheets: Sheets
     rows: np.ndarray[Any, np.dtype[np.int64]]
     """(k,): where each layer's window starts in its tiling."""
     columns: np.ndarray[Any, np.dtype[np.int64]]
@@ -65,11 +66,11 @@ class WeatherLayers:
         self._colour = np.zeros(3, dtype=np.float32)
         self._over = False
         """Snow and fog cover what is behind; rain adds light."""
-        self._fog: Plane | None = None
+        self._fog: Sheets | None = None
         """(1, 2h, 2w) coverage of the mist, seamless, tiled like the sheets."""
-        self._sheets: Plane = np.zeros((0, 2 * height, 2 * width), dtype=np.float32)
-        """One sheet per layer, stacked for the compositing kernels: (h, w) coverage in [0, 1],
-        seamless in both directions, tiled 2 × 2 so that any slide is a window of it."""
+        self._sheets: Sheets = np.zeros((0, 2 * height, 2 * width), dtype=np.uint8)
+        """One sheet per layer, stacked for the compositing kernels: (h, w) coverage, seamless
+        in both directions, tiled 2 × 2 so that any slide is a window of it."""
         self._fog_speed = 0.0
         self._lightning = scene.lightning
         rng = scene.rng("weather")
@@ -82,7 +83,7 @@ class WeatherLayers:
             for count, length, level, speed in ((160, 0.035, 0.10, 1.1), (60, 0.08, 0.16, 1.9)):
                 sheet = _streaks(rng, width, height, round(count * density * heavy),
                                  length * height, level, wind)  # fmt: skip
-                sheets.append(np.tile(sheet, (2, 2)))
+                sheets.append(_tiled(sheet))
                 v = speed * height
                 self._layers.append(_Layer((wind * v, v), 0.0))
             self._colour[:] = (0.78, 0.82, 0.9)
@@ -91,13 +92,13 @@ class WeatherLayers:
             sheets = []
             for count, radius, level, speed in ((220, 0.003, 0.55, 0.05), (70, 0.006, 0.9, 0.1)):
                 sheet = _flakes(rng, width, height, round(count * density), radius * height, level)
-                sheets.append(np.tile(sheet, (2, 2)))
+                sheets.append(_tiled(sheet))
                 self._layers.append(_Layer((0.01 * height, speed * height), 0.02 * height))
             self._colour[:] = (0.96, 0.97, 1.0)
             self._over = True
             self._sheets = np.stack(sheets)
         elif weather is Weather.FOG:
-            self._fog = np.tile(_fog_sheet(rng, width, height), (2, 2))[None]
+            self._fog = _tiled(_fog_sheet(rng, width, height))[None]
             self._fog_speed = 0.015 * width
             self._colour[:] = scene.sky[1]
 
@@ -148,6 +149,13 @@ class WeatherLayers:
                 if age >= 0:
                     total += peak * math.exp(-age / 0.07)
         return min(total, 1.0)
+
+
+def _tiled(sheet: Plane) -> Sheets:
+    """A sheet of coverage in 0..1 in the kernels' uint8 steps, tiled 2 × 2."""
+    steps = np.rint(sheet * kernels.SHEET_LEVELS).astype(np.uint8)
+    tiled: Sheets = np.tile(steps, (2, 2))
+    return tiled
 
 
 def _streaks(
