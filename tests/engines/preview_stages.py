@@ -19,10 +19,9 @@ def look_at(world: Any, view: Any, zoom: float, cx: float, cy: float) -> None:
     ``kernels.camera_plan``, then ``kernels.camera_row`` for every row."""
     _, h, w = view.shape
     plan = kernels.camera_plan(world, h, w, zoom, cx, cy)
-    across_rows, held = kernels.camera_cache(w)
+    cache = kernels.camera_cache(world, w)
     for r in range(h):
-        kernels.camera_row(world, plan, r, across_rows, held, view[0, r], view[1, r],
-                           view[2, r])  # fmt: skip
+        kernels.camera_row(world, plan, r, cache, view[0, r], view[1, r], view[2, r])
 
 
 @kernels.compiled_over_kernels

@@ -69,7 +69,7 @@ def compose(
     across, down, strength = vignette
     h, w = down.shape[0], across.shape[0]
     plan = kernels.camera_plan(world, h, w, zoom, cx, cy)
-    across_rows, held = kernels.camera_cache(w)
+    cache = kernels.camera_cache(world, w)
     r_, g_, b_ = (np.empty(w, dtype=np.float32), np.empty(w, dtype=np.float32),
                   np.empty(w, dtype=np.float32))  # fmt: skip
     work = np.zeros((6, w), dtype=np.float32)
@@ -78,7 +78,7 @@ def compose(
     scratch = np.empty(w, dtype=np.float32)
     padded = np.empty(w + 4, dtype=np.float32)
     for r in range(h):
-        kernels.camera_row(world, plan, r, across_rows, held, r_, g_, b_)
+        kernels.camera_row(world, plan, r, cache, r_, g_, b_)
         for s in range(bounds.shape[0] - 1):
             kernels.stamp_row(r_, g_, b_, r, windows, rows, columns, colour, bounds[s],
                               bounds[s + 1], additive[s], work)  # fmt: skip

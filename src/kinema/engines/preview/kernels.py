@@ -459,13 +459,32 @@ def _samples_along(centre: float, count: int, zoom: float, extent: int) -> tuple
 
 
 @compiled
+def _runs(first: Any) -> Any:
+    """Where the view's columns split into runs that read consecutive source pixels: run k is
+    columns ``runs[k]`` to ``runs[k + 1] - 1``, column c of it reading pixel
+    first[runs[k]] + (c - runs[k]). Near a zoom of 1 a run is many columns long (a new one
+    starts only where the zoom has gained or lost a whole pixel), so the resampling can read
+    each run as one contiguous slice instead of gathering pixel by pixel."""
+    count = first.shape[0]
+    starts = np.empty(count + 1, dtype=np.int64)
+    n = 0
+    for c in range(count):
+        if c == 0 or np.int64(first[c]) - np.int64(first[c - 1]) != 1:
+            starts[n] = c
+            n += 1
+    starts[n] = count
+    return starts[: n + 1]
+
+
+@compiled
 def camera_plan(
     world: Any, h: int, w: int, zoom: float, cx: float, cy: float
-) -> tuple[Any, Any, Any, Any, bool]:
+) -> tuple[Any, Any, Any, Any, bool, Any]:
     """Where an (h, w) view of ``world`` (uint16 planes, see ``WORLD_LEVELS``) through a
     camera centred on world point (cx, cy) at ``zoom`` samples it: for each column, the first
-    of two world columns and the second's weight; the same for each row; and whether the view
-    is a pure shift of the world.
+    of two world columns and the second's weight; the same for each row; whether the view is
+    a pure shift of the world; and the runs of columns that read consecutive world pixels
+    (:func:`_runs`).
 
     What ``cv2.warpAffine`` does for a zoom-and-shift matrix, with exact (not 1/32-pixel)
     positions. A zoom and a shift move whole rows and columns alike, so :func:`camera_row`
@@ -478,30 +497,32 @@ def camera_plan(
     left, across = _samples_along(cx, w, zoom, world_w)
     tops, downs = _samples_along(cy, h, zoom, world_h)
     shift = zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]
-    return left, across, tops, downs, shift
+    return left, across, tops, downs, shift, _runs(left)
 
 
 @compiled
-def camera_cache(w: int) -> tuple[Any, Any]:
-    """:func:`camera_row`'s memory between rows of one frame: two world rows resampled across
-    (by parity: a view row blends world rows k and k + 1), and which row each slot holds."""
-    return np.empty((2, 3, w), dtype=np.float32), np.array([-1, -1])
+def camera_cache(world: Any, w: int) -> tuple[Any, Any, Any]:
+    """:func:`camera_row`'s memory between rows of one frame, for a view ``w`` pixels wide:
+    two world rows resampled across (by parity: a view row blends world rows k and k + 1),
+    which row each slot holds, and room for one world row in float32."""
+    _, _, world_w = world.shape
+    resampled = np.empty((2, 3, w), dtype=np.float32)
+    return resampled, np.array([-1, -1]), np.empty((3, world_w), dtype=np.float32)
 
 
 @row_kernel
 def camera_row(
     world: Any,
-    plan: tuple[Any, Any, Any, Any, bool],
+    plan: tuple[Any, Any, Any, Any, bool, Any],
     r: int,
-    across_rows: Any,
-    held: Any,
+    cache: tuple[Any, Any, Any],
     red: Any,
     green: Any,
     blue: Any,
 ) -> None:
     """View row ``r`` through the camera ``plan`` (:func:`camera_plan`), into its three planes;
-    ``across_rows`` and ``held`` (:func:`camera_cache`) carry over from the frame's last row."""
-    left, across, tops, downs, shift = plan
+    ``cache`` (:func:`camera_cache`) carries over from the frame's last row."""
+    left, across, tops, downs, shift, runs = plan
     w = red.shape[0]
     if shift:
         # Inside the world: every pixel of the row blends its four neighbours with the same
@@ -519,12 +540,20 @@ def camera_row(
         _shifted(world[1, k, start:end], world[1, k + 1, start:end], green, down, a, b, c_, d)
         _shifted(world[2, k, start:end], world[2, k + 1, start:end], blue, down, a, b, c_, d)
         return
+    across_rows, held, widened = cache
+    # Long runs (a zoom near 1) are read as slices; short ones are gathered pixel by pixel
+    # from the row in float32 (there is no gather of 16-bit values).
+    by_runs = runs.shape[0] - 1 <= w // _SHORTEST_RUN
     top = np.int64(tops[r])
     for k in range(top, top + 2):
         slot = k % 2
-        if held[slot] != k:
-            _resample_across(world, k, left, across, across_rows[slot])
-            held[slot] = k
+        if held[slot] == k:
+            continue
+        if by_runs:
+            _resample_runs(world, k, left, across, runs, across_rows[slot])
+        else:
+            _resample_gathering(world, k, left, across, widened, across_rows[slot])
+        held[slot] = k
     upper, lower, down = across_rows[top % 2], across_rows[(top + 1) % 2], downs[r]
     _blend_down(upper[0], lower[0], red, down)
     _blend_down(upper[1], lower[1], green, down)
@@ -553,18 +582,45 @@ def _blend_down(above: Any, below: Any, out: Any, down: float) -> None:
 
 
 @row_kernel
-def _resample_across(world: Any, k: int, left: Any, across: Any, out: Any) -> None:
+def _resample_runs(world: Any, k: int, left: Any, across: Any, runs: Any, out: Any) -> None:
     """World row ``k`` of the three planes, resampled at the view's columns into (3, w)
-    ``out``; the planes together, so each sample's position and weight are loaded once."""
-    red, green, blue = out[0], out[1], out[2]
-    world_red, world_green, world_blue = world[0, k], world[1, k], world[2, k]
+    ``out``, run by run (:func:`_runs`): each a contiguous slice of the world row, which
+    vectorises. Only worth it for long runs: each run's loop ends in a few scalar steps."""
     one = np.float32(1.0)
+    for run in range(runs.shape[0] - 1):
+        c0, c1 = runs[run], runs[run + 1]
+        a, n = np.int64(left[c0]), c1 - c0
+        t = across[c0:c1]
+        for plane in range(3):
+            source, target = world[plane, k, a : a + n + 1], out[plane, c0:c1]
+            for j in range(n):
+                first, second = (one - t[j]) * _WORLD_UNIT, t[j] * _WORLD_UNIT
+                target[j] = first * np.float32(source[j]) + second * np.float32(source[j + 1])
+
+
+_SHORTEST_RUN = 20
+"""Columns a run must average for :func:`camera_row` to resample by runs rather than by
+gathering: shorter, and the runs' scalar ends cost more than the gathers."""
+
+
+@row_kernel
+def _resample_gathering(world: Any, k: int, left: Any, across: Any, widened: Any, out: Any) -> None:
+    """:func:`_resample_runs`'s result, each view column gathering its two pixels from world
+    row ``k`` first widened to float32 (``widened``, (3, world width)) in the world's unit."""
+    # Only the span the view reads (left is increasing), in place: the rest is never read.
+    start = np.int64(left[0])
+    end = np.int64(left[out.shape[1] - 1]) + 2
+    for plane in range(3):
+        source, row = world[plane, k, start:end], widened[plane, start:end]
+        for c in range(end - start):
+            row[c] = np.float32(source[c]) * _WORLD_UNIT
+    red, green, blue = out[0], out[1], out[2]
+    world_red, world_green, world_blue = widened[0], widened[1], widened[2]
     for c in range(out.shape[1]):
         a, t = left[c], across[c]
-        first, second = (one - t) * _WORLD_UNIT, t * _WORLD_UNIT
-        red[c] = first * np.float32(world_red[a]) + second * np.float32(world_red[a + 1])
-        green[c] = first * np.float32(world_green[a]) + second * np.float32(world_green[a + 1])
-        blue[c] = first * np.float32(world_blue[a]) + second * np.float32(world_blue[a + 1])
+        red[c] = world_red[a] + (world_red[a + 1] - world_red[a]) * t
+        green[c] = world_green[a] + (world_green[a + 1] - world_green[a]) * t
+        blue[c] = world_blue[a] + (world_blue[a + 1] - world_blue[a]) * t
 
 
 @row_kernel
