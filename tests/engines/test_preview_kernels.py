@@ -141,12 +141,15 @@ def test_a_flash_brightens_the_whole_picture() -> None:
         (0.91, 81.3, 44.6),
         (1.0, 30.6, 44.6),
         (1.0, 81.3, 32.0),
+        (1.02, 81.3, 44.6),
+        (0.985, 60.2, 40.1),
     ],
 )
 def test_looking_at_the_world_matches_opencvs_warp(zoom: float, cx: float, cy: float) -> None:
     """The camera kernel is a zoom-and-shift warp; OpenCV's (1/32-pixel positions) agrees,
-    also where the view runs past the world's edge (held there), and for a level pan (view
-    rows on world rows: the kernel's two-tap path)."""
+    also where the view runs past the world's edge (held there), for a level pan (view rows
+    on world rows: the kernel's two-tap path), and for zooms near 1, whose rows are read in
+    runs of contiguous columns rather than gathered."""
     blurred = cv2.GaussianBlur(picture(3).transpose(1, 2, 0), (0, 0), 1.5).transpose(2, 0, 1)
     world = world_steps(np.ascontiguousarray(blurred))
     view_w, view_h = 120, 64
