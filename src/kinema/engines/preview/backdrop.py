@@ -57,8 +57,7 @@ def paint_backdrop(scene: Scene, world: tuple[int, int], view: tuple[int, int]) 
     # The texture is smooth noise: laid on after shrinking, it costs a quarter as much.
     small *= _texture(rng, world[0], world[1])[:, :, None]
     # Scaled to the world's steps in one pass: the conversion to uint16 rounds, and
-    # saturates (clips to 0..1).
-    # (OpenCV's stubs do not know a scalar may be a tuple.)
+    # saturates (clips to 0..1). (OpenCV's stubs do not know a scalar may be a tuple.)
     steps = cv2.multiply(small, _TO_WORLD_LEVELS, dtype=cv2.CV_16U)  # type: ignore[call-overload]
     planes: World = np.ascontiguousarray(steps.transpose(2, 0, 1))
     return planes

@@ -26,14 +26,15 @@ from numba.core.caching import FunctionCache
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
+_OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": True, "error_model": "numpy"}
+"""numba's options for every kernel here. fastmath lets LLVM reorder float arithmetic and
+assume finite values, which is what lets it vectorise these loops; the numpy error model skips
+the division-by-zero checks."""
+
+
 def compiled(function: _Function) -> _Function:
     """``function`` compiled to machine code (typed by its first call's arguments)."""
-    # fastmath lets LLVM reorder float arithmetic and assume finite values, which is what lets
-    # it vectorise these loops; the numpy error model skips the division-by-zero checks.
-    return cast(
-        _Function,
-        numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")(function),
-    )
+    return cast(_Function, numba.njit(cache=True, **_OPTIONS)(function))
 
 
 _SOURCE_FINGERPRINT = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
@@ -51,8 +52,7 @@ class _KernelsAwareCache(FunctionCache):
 
 def compiled_over_kernels(function: _Function) -> _Function:
     """:func:`compiled`, for a function in another module that calls the kernels here."""
-    options: dict[str, Any] = {"nogil": True, "fastmath": True, "error_model": "numpy"}
-    dispatcher = numba.njit(**options)(function)
+    dispatcher = numba.njit(**_OPTIONS)(function)
     # What cache=True would set, with this cache in place of numba's own.
     dispatcher._cache = _KernelsAwareCache(dispatcher.py_func)  # type: ignore[no-untyped-call]
     return cast(_Function, dispatcher)
@@ -67,8 +67,7 @@ def row_kernel(function: _Function) -> _Function:
     of rows a frame, were a fifth of a 480p frame's time in the frame compositor. Without the
     runtime such a function cannot allocate (every scratch row is handed in), and counts
     nothing. ``_nrt`` is numba's own switch for that (its option "nrt")."""
-    options: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": True,
-                               "error_model": "numpy", "_nrt": False}  # fmt: skip
+    options = {**_OPTIONS, "cache": True, "_nrt": False}  # numba's stubs omit "_nrt"
     return cast(_Function, numba.njit(**options)(function))
 
 
