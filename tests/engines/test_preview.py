@@ -459,14 +459,17 @@ on sizes it pads)."""
 
 def city(prompt: str = "", **changes: Any) -> np.ndarray[Any, Any]:
     """A city at night: crisp static buildings, so camera motion is easy to measure."""
-    return render(prompt=f"a city at night, {prompt}", width=CW, height=CH, frame_count=48,
-                  **changes)  # fmt: skip
+    return render(
+        prompt=f"a city at night, {prompt}",
+        **{"width": CW, "height": CH, "frame_count": 48, **changes},
+    )
 
 
 def global_motion(frames: np.ndarray[Any, Any], step: int = 4) -> np.ndarray[Any, Any]:
     """Per-frame (dx, dy) of the picture's top two thirds (buildings and sky), by phase
     correlation between frames ``step`` apart: one row per pair."""
-    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)[:96] for f in frames]
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)[: len(f) * 2 // 3]
+            for f in frames]  # fmt: skip
     window = cv2.createHanningWindow((grey[0].shape[1], grey[0].shape[0]), cv2.CV_32F)
     shifts = [cv2.phaseCorrelate(grey[i], grey[i + step], window)[0]
               for i in range(0, len(grey) - step, step)]  # fmt: skip
@@ -530,6 +533,18 @@ ZOOMS = [("zoom in", True), ("dolly in", True), ("push in", True), ("zoom out", 
 def test_zooms_magnify_or_widen(prompt: str, bigger: bool) -> None:
     factor = zoom_factor(city(prompt))
     assert factor > 1.03 if bigger else factor < 0.97
+
+
+def test_pans_move_in_whole_render_pixels_where_the_output_doubles_the_render() -> None:
+    # 480p renders at exactly half size: a pan steps by whole render pixels (two output
+    # pixels), so each frame is the last one shifted, as x264's whole-pixel search predicts.
+    shifts = global_motion(city("pan left", width=864, height=480, frame_count=16), step=1)
+    assert (shifts[:, 0] > 1).sum() >= 4  # it moves
+    assert np.abs(shifts[:, 0] - 2 * np.round(shifts[:, 0] / 2)).max() < 0.05
+    assert np.abs(shifts[:, 1]).max() < 0.05
+    # Elsewhere (this small size renders at full size) the pan glides by fractions of a pixel.
+    glides = global_motion(city("pan left"), step=1)[:, 0]
+    assert np.abs(glides - np.round(glides)).max() > 0.2
 
 
 # -- images in ----------------------------------------------------------------------------------
