@@ -40,6 +40,7 @@ from kinema.engines.preview.audio import (
     synthesize_ambience,
 )
 from kinema.engines.preview.scene import Setting, Subject, TimeOfDay, Weather, choose_scene
+from kinema.engines.preview.vocabulary import _position
 from kinema.engines.preview.watermark import Watermark
 from kinema.media.encode import encode_mp4
 from kinema.media.probe import probe
@@ -365,6 +366,16 @@ def test_prompt_words_choose_the_scene(
     scene = choose_scene(replace(SPEC, prompt=prompt))
     assert (scene.setting, scene.time, scene.weather, scene.subjects) == (
         setting, time, weather, subjects)  # fmt: skip
+
+
+def test_an_entry_is_found_where_the_first_of_its_phrases_is() -> None:
+    # Whole words only, the earliest wherever it is listed, a longer phrase found where a
+    # shorter one that begins it is not a whole word.
+    text = "a sunny daytime walk by day"
+    assert _position(text, text, ("day", "daytime", "sunny"), ()) == text.index("sunny")
+    assert _position(text, text, ("day", "daytime"), ()) == text.index("daytime")
+    assert _position(text, text, ("days", "walks"), ()) is None
+    assert _position(text, text, (), ()) is None
 
 
 VOCABULARY = {

@@ -9,6 +9,7 @@ substrings. Camera language is read by :mod:`kinema.engines.preview.camera`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -268,9 +269,18 @@ def _pick_setting(words: list[str], text: str) -> Setting:
 
 def _position(joined: str, text: str, phrases: tuple[str, ...], cjk: tuple[str, ...]) -> int | None:
     """Where the earliest of ``phrases`` (whole words) or ``cjk`` (substrings) occurs."""
-    found = [m.start() for p in phrases if (m := re.search(rf"\b{p}\b", joined))]
-    found += [len(joined) + text.index(c) for c in cjk if c in text]
+    found = [len(joined) + text.index(c) for c in cjk if c in text]
+    if phrases and (match := _whole_words(phrases).search(joined)):
+        found.append(match.start())
     return min(found, default=None)
+
+
+@functools.cache
+def _whole_words(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for all of ``phrases`` as whole words: a search finds the leftmost place
+    any of them matches, which is the earliest of their matches (one search instead of one
+    per phrase: reading a prompt is on the way to a clip's first frame)."""
+    return re.compile(rf"\b(?:{'|'.join(phrases)})\b")
 
 
 def _first(
