@@ -114,8 +114,8 @@ SCENE_PROMPTS = {
 }
 """One prompt per scene of the vocabulary, for the scene sweep (480p, 5 s)."""
 SCENE_SIZE = "480p"
-SCENE_FRAMES = LENGTHS[5]
-LENGTHS_NAME = "5 s"
+SCENE_SECONDS = 5
+SCENE_FRAMES = LENGTHS[SCENE_SECONDS]
 HTTP_MODELS = {"480p": "seedance-1-0-lite-t2v-250428", "1080p": "seedance-1-0-pro-250528"}
 HTTP_TARGETS = {"480p": 1.0, "1080p": 6.0}
 RATIO_TARGET = 1.3
@@ -198,27 +198,45 @@ def cycled(frames: list[I420Frame], count: int) -> Iterator[I420Frame]:
         yield frames[index % len(frames)]
 
 
-def time_pipeline(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
+def pipeline_run(
+    spec: RenderSpec, folder: Path, preset: str, threads: int, ready: list[float] | None = None
+) -> Callable[[], None]:
+    """Render and encode ``spec``, noting when each frame is ready in ``ready`` if given."""
+
     def run() -> None:
         clip = PreviewEngine().render(spec, lambda _: None, lambda: False)
-        encode_mp4(folder / "pipeline.mp4", clip.frames, width=spec.width, height=spec.height,
+        frames = clip.frames if ready is None else stamped(clip.frames, ready)
+        encode_mp4(folder / "pipeline.mp4", frames, width=spec.width, height=spec.height,
                    fps=spec.fps, frame_count=spec.frame_count, audio=clip.audio, preset=preset,
                    threads=threads)  # fmt: skip
 
-    return _timed(run)
+    return run
+
+
+def floor_run(
+    spec: RenderSpec, folder: Path, preset: str, threads: int, ready: list[float] | None = None
+) -> Callable[[], None]:
+    """Encode ``spec``'s number of pattern frames, as :func:`pipeline_run` does its own."""
+    # Made before the clock starts: the frames, and the very track the pipeline encodes.
+    audio = synthesize_ambience(choose_scene(spec), spec.audio_samples)
+    made = pattern(spec.width, spec.height)
+
+    def run() -> None:
+        frames = cycled(made, spec.frame_count)
+        encode_mp4(folder / "floor.mp4", frames if ready is None else stamped(frames, ready),
+                   width=spec.width, height=spec.height, fps=spec.fps,
+                   frame_count=spec.frame_count, audio=audio, preset=preset,
+                   threads=threads)  # fmt: skip
+
+    return run
+
+
+def time_pipeline(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
+    return _timed(pipeline_run(spec, folder, preset, threads))
 
 
 def time_floor(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
-    # Made before the clock starts: the frames, and the very track the pipeline encodes.
-    audio = synthesize_ambience(choose_scene(spec), spec.audio_samples)
-    frames = pattern(spec.width, spec.height)
-
-    def run() -> None:
-        encode_mp4(folder / "floor.mp4", cycled(frames, spec.frame_count), width=spec.width,
-                   height=spec.height, fps=spec.fps, frame_count=spec.frame_count, audio=audio,
-                   preset=preset, threads=threads)  # fmt: skip
-
-    return _timed(run)
+    return _timed(floor_run(spec, folder, preset, threads))
 
 
 def time_encoder_alone(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Timing:
@@ -246,35 +264,20 @@ Phases = tuple[float, float, float]
 """Seconds until the first frame is ready, from the first to the last, and after the last."""
 
 
-def _phases(run: Callable[[list[float]], None]) -> Phases:
+def phases(
+    make: Callable[..., Callable[[], None]],
+    spec: RenderSpec,
+    folder: Path,
+    preset: str,
+    threads: int,
+) -> Phases:
+    """The phases of one run of ``make`` (:func:`pipeline_run` or :func:`floor_run`)."""
     ready: list[float] = []
+    run = make(spec, folder, preset, threads, ready)
     start = time.perf_counter()
-    run(ready)
+    run()
     end = time.perf_counter()
     return ready[0] - start, ready[-1] - ready[0], end - ready[-1]
-
-
-def phases_of_pipeline(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Phases:
-    def run(ready: list[float]) -> None:
-        clip = PreviewEngine().render(spec, lambda _: None, lambda: False)
-        encode_mp4(folder / "pipeline.mp4", stamped(clip.frames, ready), width=spec.width,
-                   height=spec.height, fps=spec.fps, frame_count=spec.frame_count,
-                   audio=clip.audio, preset=preset, threads=threads)  # fmt: skip
-
-    return _phases(run)
-
-
-def phases_of_floor(spec: RenderSpec, folder: Path, preset: str, threads: int) -> Phases:
-    audio = synthesize_ambience(choose_scene(spec), spec.audio_samples)
-    frames = pattern(spec.width, spec.height)
-
-    def run(ready: list[float]) -> None:
-        encode_mp4(folder / "floor.mp4", stamped(cycled(frames, spec.frame_count), ready),
-                   width=spec.width, height=spec.height, fps=spec.fps,
-                   frame_count=spec.frame_count, audio=audio, preset=preset,
-                   threads=threads)  # fmt: skip
-
-    return _phases(run)
 
 
 def measure_phases(args: argparse.Namespace) -> tuple[Phases, Phases]:
@@ -287,8 +290,8 @@ def measure_phases(args: argparse.Namespace) -> tuple[Phases, Phases]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for _ in range(args.repeat):
-            pipeline.append(phases_of_pipeline(spec, folder, args.preset, args.threads))
-            floor.append(phases_of_floor(spec, folder, args.preset, args.threads))
+            pipeline.append(phases(pipeline_run, spec, folder, args.preset, args.threads))
+            floor.append(phases(floor_run, spec, folder, args.preset, args.threads))
 
     def medians(runs: list[Phases]) -> Phases:
         start, frames, tail = (statistics.median(run[k] for run in runs) for k in range(3))
@@ -600,8 +603,8 @@ def main(argv: list[str] | None = None) -> None:
           "encoder floor (trivial frames, same settings); target ratio "
           f"≤ {RATIO_TARGET}:\n")  # fmt: skip
     print("\n".join(media_table(rows)))
-    print(f"\nWhere the {SCENE_SIZE} {LENGTHS_NAME} clip's time goes (the sum of medians need not "
-          "be the median of sums):\n")  # fmt: skip
+    print(f"\nWhere the {SCENE_SIZE} {SCENE_SECONDS} s clip's time goes (the sum of medians "
+          "need not be the median of sums):\n")  # fmt: skip
     print("\n".join(phase_table(*measure_phases(args))))
     if not args.skip_scenes:
         scenes = measure_scenes(args)

@@ -483,7 +483,7 @@ def camera_plan(
     camera centred on world point (cx, cy) at ``zoom`` samples it: for each column, the first
     of two world columns and the second's weight; the same for each row; whether the view is
     a pure shift of the world; and the runs of columns that read consecutive world pixels
-    (:func:`_runs`).
+    (:func:`_runs`; none for a shift).
 
     What ``cv2.warpAffine`` does for a zoom-and-shift matrix, with exact (not 1/32-pixel)
     positions. A zoom and a shift move whole rows and columns alike, so :func:`camera_row`
@@ -496,7 +496,9 @@ def camera_plan(
     left, across = _samples_along(cx, w, zoom, world_w)
     tops, downs = _samples_along(cy, h, zoom, world_h)
     shift = zoom == 1.0 and left[w - 1] == left[0] + w - 1 and across[w - 1] == across[0]
-    return left, across, tops, downs, shift, _runs(left)
+    # A shift reads whole rows in one pass: it has no use for runs.
+    runs = np.empty(0, dtype=np.int64) if shift else _runs(left)
+    return left, across, tops, downs, shift, runs
 
 
 @compiled
